@@ -1,0 +1,102 @@
+"""Shared fixtures: tiny real models, built in code (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tf():
+    """TensorFlow, imported once for the session."""
+    from tfl_jupyter.core.tensorflow_import import import_tensorflow
+
+    return import_tensorflow()
+
+
+@pytest.fixture(scope="session")
+def keras(tf):
+    """Keras 3, as bundled with TensorFlow."""
+    import keras
+
+    return keras
+
+
+@pytest.fixture(scope="session")
+def tiny_model(keras):
+    """An 8 -> 3 dense classifier with seeded weights (2048 weights: enough for dynamic-range quantization)."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((8,), name="features")
+    hidden = keras.layers.Dense(256, activation="relu")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax", name="scores")(hidden)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+@pytest.fixture(scope="session")
+def calib():
+    """32 calibration samples for ``tiny_model``."""
+    return np.random.default_rng(0).normal(size=(32, 8)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def two_input_model(keras):
+    """A model with inputs ``zeta`` (4,) then ``alpha`` (3,): not in alphabetical order."""
+    zeta = keras.Input((4,), name="zeta")
+    alpha = keras.Input((3,), name="alpha")
+    merged = keras.layers.Concatenate()([zeta, alpha])
+    return keras.Model([zeta, alpha], keras.layers.Dense(2)(merged), name="two_inputs")
+
+
+@pytest.fixture(scope="session")
+def saved_model_dir(tf, tmp_path_factory):
+    """A SavedModel with signatures ``serving_default`` (x*w) and ``shifted`` (x+w)."""
+
+    class Scaler(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(tf.fill([4], 2.0))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def scale(self, x):
+            return {"y": tf.nn.relu(x * self.w)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def shift(self, x):
+            return {"y": x + self.w}
+
+    module = Scaler()
+    path = tmp_path_factory.mktemp("saved") / "scaler"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.scale, "shifted": module.shift})
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras_files(tiny_model, tmp_path_factory):
+    """``tiny_model`` saved as ``.keras`` and ``.h5``: {suffix: path}."""
+    folder = tmp_path_factory.mktemp("keras_files")
+    paths = {}
+    for suffix in (".keras", ".h5"):
+        path = folder / f"tiny{suffix}"
+        tiny_model.save(path)
+        paths[suffix] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def string_function(tf):
+    """A tf.function with an op that has no TFLite builtin (needs Flex).
+
+    The op is created on the line marked ``# BLOCKING LINE`` so tests can check that
+    the error points into this file.
+    """
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def string_lengths(text):
+        return tf.strings.length(text)  # BLOCKING LINE
+
+    return string_lengths
+
+
+def tensor_dtypes(result) -> set:
+    """All tensor dtypes in the main subgraph of a ConversionResult."""
+    return {tensor.dtype for tensor in result.model.subgraphs[0].tensors}

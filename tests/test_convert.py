@@ -1,0 +1,401 @@
+"""``tj.convert`` on every kind of source, preset and dataset form: real conversions."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import tfl_jupyter as tj
+from tfl_jupyter.core.datasets import DatasetError
+
+from conftest import tensor_dtypes
+
+
+# ---- sources ---------------------------------------------------------------------------
+
+
+def test_keras_model_object(tiny_model):
+    result = tj.convert(tiny_model)
+    assert result.entry_point == "from_keras_model"
+    assert [t.dtype for t in result.inputs] == ["float32"]
+    assert result.inputs[0].shape_signature == (-1, 8)
+    assert result.outputs[0].shape_signature[-1] == 3
+    assert result.tflite_model[4:8] == b"TFL3"
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_files(keras_files, suffix):
+    result = tj.convert(str(keras_files[suffix]))
+    assert result.source.kind == "keras"
+    assert result.outputs[0].shape_signature == (-1, 3)
+    assert f"load_model({str(keras_files[suffix])!r}" in result.code
+
+
+def test_saved_model_converts_every_signature_by_default(saved_model_dir):
+    result = tj.convert(str(saved_model_dir))
+    assert result.entry_point == "from_saved_model"
+    assert sorted(s.key for s in result.model.signatures) == ["serving_default", "shifted"]
+
+
+def test_saved_model_signature_key(saved_model_dir):
+    result = tj.convert(str(saved_model_dir), signature_keys=["serving_default"])
+    assert [s.key for s in result.model.signatures] == ["serving_default"]
+    assert "MUL" in {op.op for op in result.model.subgraphs[0].operators}
+
+
+def test_multi_signature_calibration_asks_which_signature(saved_model_dir):
+    with pytest.raises(DatasetError, match="several signatures: pass signature_keys"):
+        tj.convert(str(saved_model_dir), quantize="int8", representative_dataset=np.ones((4, 4), np.float32))
+
+
+def test_saved_model_signature_keys_and_tags(saved_model_dir):
+    result = tj.convert(str(saved_model_dir), signature_keys=["shifted"], tags=["serve"])
+    assert [s.key for s in result.model.signatures] == ["shifted"]
+    assert {op.op for op in result.model.subgraphs[0].operators} == {"ADD"}
+    assert "signature_keys=['shifted']" in result.code
+
+
+def test_saved_model_unknown_signature_names_the_available_ones(saved_model_dir, calib):
+    with pytest.raises(ValueError, match="no signature 'nope'.*'serving_default', 'shifted'"):
+        tj.convert(str(saved_model_dir), signature_keys=["nope"], quantize="int8", representative_dataset=np.ones((4, 4), np.float32))
+
+
+def test_saved_model_unknown_tags_say_which_exist(saved_model_dir):
+    with pytest.raises(ValueError, match="tags"):
+        tj.convert(str(saved_model_dir), tags=["train"], quantize="int8", representative_dataset=np.ones((4, 4), np.float32))
+
+
+def test_tf_function_with_signature(tf):
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def double(x):
+        return x * 2.0
+
+    result = tj.convert(double)
+    assert result.entry_point == "from_concrete_functions"
+    assert result.inputs[0].shape == (1, 4)
+
+
+def test_concrete_function_and_module_keep_variables_alive(tf):
+    class Affine(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(3.0)
+
+        @tf.function(input_signature=[tf.TensorSpec([2], tf.float32)])
+        def __call__(self, x):
+            return x * self.w
+
+    module = Affine()
+    from_module = tj.convert(module)
+    from_concrete = tj.convert(module.__call__.get_concrete_function())
+    for result in (from_module, from_concrete):
+        assert result.inputs[0].shape == (2,)
+    assert from_module.source.trackable is module  # held for the converter's lifetime
+
+
+def test_tf_function_without_signature_names_the_fix(tf):
+    @tf.function
+    def unsigned(x):
+        return x
+
+    with pytest.raises(ValueError, match="no input_signature.*input_signature=\\[tf.TensorSpec"):
+        tj.convert(unsigned)
+
+
+def test_several_functions_get_the_converter_message_and_a_fix(tf):
+    @tf.function(input_signature=[tf.TensorSpec([1], tf.float32)])
+    def first(x):
+        return x + 1.0
+
+    @tf.function(input_signature=[tf.TensorSpec([1], tf.float32)])
+    def second(x):
+        return x - 1.0
+
+    with pytest.raises(ValueError, match="single ConcreteFunction.*saved_model"):
+        tj.convert([first, second])
+
+
+def test_unbuilt_subclassed_keras_model_says_how_to_build_it(keras, calib):
+    class Unbuilt(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    with pytest.raises(ValueError, match="no input shape yet.*model.build"):
+        tj.convert(Unbuilt(), quantize="int8", representative_dataset=calib)
+
+
+@pytest.mark.parametrize(
+    "make_source, message",
+    [
+        (lambda tmp: str(tmp / "missing"), "path not found"),
+        (lambda tmp: str(tmp), "not a SavedModel"),
+        (lambda tmp: _write(tmp / "notes.txt", b"hello"), "is not a model"),
+        (lambda tmp: _write(tmp / "m.tflite", b"x"), "already a TFLite model.*tj.inspect"),
+        (lambda tmp: _write(tmp / "broken.keras", b"not a zip"), "could not load Keras model"),
+        (lambda tmp: 42, "cannot convert a int"),
+        (lambda tmp: (lambda x: x), "plain Python callable.*@tf.function"),
+        (lambda tmp: [], "empty list"),
+    ],
+)
+def test_bad_sources_get_a_message_naming_the_fix(tmp_path, make_source, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        tj.convert(make_source(tmp_path))
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_signature_keys_on_a_keras_model_are_refused(tiny_model):
+    with pytest.raises(ValueError, match="SavedModel directories only"):
+        tj.convert(tiny_model, signature_keys=["serving_default"])
+
+
+# ---- presets ---------------------------------------------------------------------------
+
+
+def test_dynamic_range_has_int8_weights_and_float_io(tiny_model):
+    result = tj.convert(tiny_model, quantize="dynamic")
+    assert "int8" in tensor_dtypes(result)
+    assert result.inputs[0].dtype == "float32" and result.outputs[0].dtype == "float32"
+
+
+def test_float16_stores_float16_weights(tiny_model):
+    result = tj.convert(tiny_model, quantize="float16")
+    assert "float16" in tensor_dtypes(result)
+    assert "DEQUANTIZE" in {op.op for op in result.model.subgraphs[0].operators}
+
+
+def test_int8_full_has_int8_io_with_scale_and_zero_point(tiny_model, calib):
+    result = tj.convert(tiny_model, quantize="int8-full", representative_dataset=calib)
+    for tensor in result.inputs + result.outputs:
+        assert tensor.dtype == "int8"
+        assert len(tensor.scale) == 1 and tensor.scale[0] > 0
+    assert "float32" not in tensor_dtypes(result)
+    assert result.calibration_samples == len(calib)
+    assert "zero point" in result._repr_html_()
+
+
+def test_int8_with_uint8_io(tiny_model, calib):
+    result = tj.convert(tiny_model, quantize="int8", representative_dataset=calib,
+                        inference_input_type="uint8", inference_output_type="uint8")
+    assert result.inputs[0].dtype == "uint8" and result.outputs[0].dtype == "uint8"
+
+
+def test_int16x8_has_int16_activations(tiny_model, calib):
+    result = tj.convert(tiny_model, quantize="int16x8", representative_dataset=calib)
+    assert "int16" in tensor_dtypes(result)
+
+
+def test_tf_objects_are_accepted_for_settings(tf, tiny_model, calib):
+    result = tj.convert(
+        tiny_model,
+        optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=calib,
+        supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8],
+        inference_input_type=tf.int8,
+        inference_output_type=tf.int8,
+    )
+    assert result.inputs[0].dtype == "int8"
+    assert "tf.lite.OpsSet.TFLITE_BUILTINS_INT8" in result.code
+
+
+def test_any_converter_attribute_can_be_set(tiny_model):
+    result = tj.convert(tiny_model, quantize="dynamic", _experimental_disable_per_channel=True,
+                        experimental_enable_resource_variables=True)
+    assert dict(result.settings.converter_attrs)["experimental_enable_resource_variables"] is True
+    assert "converter._experimental_disable_per_channel = True" in result.code
+
+
+def test_unknown_converter_attribute_suggests_the_closest(tiny_model):
+    with pytest.raises(TypeError, match="did you mean 'allow_custom_ops'"):
+        tj.convert(tiny_model, alow_custom_ops=True)
+
+
+def test_customize_sees_the_configured_converter(tf, tiny_model):
+    seen = {}
+
+    def customize(converter):
+        seen["optimizations"] = list(converter.optimizations)
+        converter._experimental_disable_per_channel = True
+
+    tj.convert(tiny_model, quantize="dynamic", customize=customize)
+    assert seen["optimizations"] == [tf.lite.Optimize.DEFAULT]
+
+
+def test_errors_in_customize_are_the_users_own(tiny_model):
+    def customize(converter):
+        raise KeyError("from the cell body")
+
+    with pytest.raises(KeyError, match="from the cell body"):
+        tj.convert(tiny_model, customize=customize)
+
+
+# ---- representative datasets ---------------------------------------------------------
+
+
+def _generator(calib):
+    def samples():
+        for row in calib:
+            yield [row[np.newaxis]]
+
+    return samples
+
+
+@pytest.mark.parametrize(
+    "make_dataset",
+    [
+        pytest.param(lambda calib, tf: _generator(calib), id="generator-function"),
+        pytest.param(lambda calib, tf: calib, id="array"),
+        pytest.param(lambda calib, tf: list(calib), id="list-of-arrays-without-batch-dim"),
+        pytest.param(lambda calib, tf: [[row[np.newaxis]] for row in calib], id="list-of-lists"),
+        pytest.param(lambda calib, tf: {"features": calib}, id="dict-by-input-name"),
+        pytest.param(lambda calib, tf: tf.data.Dataset.from_tensor_slices(calib).batch(1), id="tf.data"),
+        pytest.param(lambda calib, tf: tf.data.Dataset.from_tensor_slices((calib, np.zeros(len(calib)))).batch(1), id="tf.data-with-labels"),
+        pytest.param(lambda calib, tf: calib.astype(np.float64), id="float64-array-cast"),
+    ],
+)
+def test_every_dataset_form_calibrates(tiny_model, calib, tf, make_dataset):
+    result = tj.convert(tiny_model, quantize="int8-full", representative_dataset=make_dataset(calib, tf))
+    assert result.inputs[0].dtype == "int8"
+    assert result.calibration_samples == len(calib)
+
+
+def test_multi_input_lists_follow_the_model_order(two_input_model):
+    rng = np.random.default_rng(0)
+    samples = [[rng.normal(size=(1, 4)).astype(np.float32), rng.normal(size=(1, 3)).astype(np.float32)] for _ in range(8)]
+    result = tj.convert(two_input_model, quantize="int8", representative_dataset=samples)
+    assert result.calibration_samples == 8
+
+
+def test_multi_input_dicts_by_name(two_input_model):
+    data = {"alpha": np.ones((8, 3), np.float32), "zeta": np.ones((8, 4), np.float32)}
+    result = tj.convert(two_input_model, quantize="int8", representative_dataset=data)
+    assert result.calibration_samples == 8
+
+
+def test_saved_model_calibrates_by_signature_name(saved_model_dir):
+    result = tj.convert(str(saved_model_dir), signature_keys=["serving_default"], quantize="int8-full",
+                        representative_dataset=np.ones((6, 4), np.float32))
+    assert result.inputs[0].dtype == "int8"
+    assert result.calibration_samples == 6
+
+
+@pytest.mark.parametrize(
+    "dataset, message",
+    [
+        (np.ones((4, 9), np.float32), r"input 'features': shape \(1, 9\) does not fit the model's \(None, 8\)"),
+        ([[np.ones((1, 8), np.float32), np.ones((1, 8), np.float32)]], "has 2 array\\(s\\) but the model has 1 input"),
+        ({"feature": np.ones((4, 8), np.float32)}, "do not match the model's \\['features'\\]"),
+        (np.array([["a"] * 8]), "dtype .* does not fit the model's float32"),
+        (np.ones((0, 8), np.float32), "representative dataset is empty"),
+        (lambda: None, "returned NoneType, not an iterable"),
+        (3.5, "cannot be a representative dataset"),
+    ],
+)
+def test_datasets_that_do_not_fit_fail_before_calibration(tiny_model, dataset, message):
+    with pytest.raises((DatasetError, TypeError), match=message):
+        tj.convert(tiny_model, quantize="int8", representative_dataset=dataset)
+
+
+def test_a_bad_later_sample_is_reported_with_its_index(tiny_model):
+    def samples():
+        yield [np.ones((1, 8), np.float32)]
+        yield [np.ones((1, 5), np.float32)]
+
+    with pytest.raises(DatasetError, match="sample 1"):
+        tj.convert(tiny_model, quantize="int8", representative_dataset=samples)
+
+
+# ---- failed conversions ----------------------------------------------------------------
+
+
+def test_unsupported_op_raises_conversion_error_pointing_at_user_code(string_function):
+    with pytest.raises(tj.ConversionError) as caught:
+        tj.convert(string_function)
+    error = caught.value
+    blocking = error.errors[0]
+    assert blocking.tf_op == "tf.StringLength"
+    assert blocking.error_code == "ERROR_NEEDS_FLEX_OPS"
+    assert "SELECT_TF_OPS" in blocking.fix
+    assert blocking.location is not None
+    assert os.path.basename(blocking.location.filename) == "conftest.py"
+    assert "# BLOCKING LINE" in blocking.location.code
+    assert list(error.ops["tf_op"]) == ["tf.StringLength"]
+    message = str(error)
+    assert len(message.splitlines()) < 8 and "loc(" not in message
+    assert "Select TF ops" in message or "SELECT_TF_OPS" in message
+    assert "StringLength" in error._repr_html_()
+
+
+def test_the_suggested_fix_converts(string_function):
+    result = tj.convert(string_function, supported_ops=["TFLITE_BUILTINS", "SELECT_TF_OPS"])
+    assert any(op.op == "CUSTOM" or (op.custom_code or "").startswith("Flex") for op in result.model.subgraphs[0].operators)
+
+
+def test_converter_output_is_captured_not_printed(tiny_model, capfd):
+    capfd.readouterr()
+    result = tj.convert(tiny_model, quantize="dynamic")
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == ""
+    assert result.log.strip()  # the converter did say things; they are kept here
+
+
+# ---- output files ----------------------------------------------------------------------
+
+
+def test_output_file_is_written_and_reported(tiny_model, tmp_path):
+    target = tmp_path / "model.tflite"
+    result = tj.convert(tiny_model, output_file=str(target))
+    assert target.read_bytes() == result.tflite_model
+    assert result.output_file == str(target)
+    assert os.listdir(tmp_path) == ["model.tflite"]
+
+
+def test_failed_conversion_leaves_an_existing_file_untouched(string_function, tmp_path):
+    target = tmp_path / "model.tflite"
+    target.write_bytes(b"previous model")
+    with pytest.raises(tj.ConversionError):
+        tj.convert(string_function, output_file=str(target))
+    assert target.read_bytes() == b"previous model"
+    assert os.listdir(tmp_path) == ["model.tflite"]
+
+
+def test_unwritable_output_fails_before_converting(tiny_model, tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        tj.convert(tiny_model, output_file=str(tmp_path / "no" / "such" / "m.tflite"))
+    with pytest.raises(ValueError, match="is a folder"):
+        tj.convert(tiny_model, output_file=str(tmp_path))
+
+
+def test_save_is_atomic_and_returns_the_path(tiny_model, tmp_path):
+    result = tj.convert(tiny_model)
+    path = result.save(tmp_path / "copy.tflite")
+    assert open(path, "rb").read() == result.tflite_model
+
+
+# ---- the result ------------------------------------------------------------------------
+
+
+def test_generated_code_reproduces_the_conversion(tf, tiny_model, calib):
+    result = tj.convert(tiny_model, quantize="int8-full", representative_dataset=calib,
+                        source_name="model", dataset_name="calib")
+    namespace = {"model": tiny_model, "calib": calib}
+    code = result.code.replace("with open('model.tflite', 'wb') as f:\n    f.write(tflite_model)\n", "")
+    exec(code, namespace)
+    assert len(namespace["tflite_model"]) == pytest.approx(result.size_bytes, rel=0.05)
+
+
+def test_display_shows_size_mode_time_and_io(tiny_model, calib):
+    result = tj.convert(tiny_model, quantize="int8-full", representative_dataset=calib)
+    html = result._repr_html_()
+    for text in ("KiB", "int8-full", "integer only", "serving_default_features", "scale", "zero point"):
+        assert text in html
+    assert "int8-full" in repr(result) and "zero point" in repr(result)

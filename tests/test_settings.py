@@ -1,0 +1,88 @@
+"""Presets and conflict checks: plain Python, no TensorFlow needed."""
+
+import pytest
+
+from tfl_jupyter.core.settings import QUANTIZE_PRESETS, resolve_settings
+
+
+@pytest.mark.parametrize(
+    "preset, optimizations, ops, types, io",
+    [
+        ("none", (), (), (), None),
+        ("dynamic", ("DEFAULT",), (), (), None),
+        ("float16", ("DEFAULT",), (), ("float16",), None),
+        ("int8", ("DEFAULT",), (), (), None),
+        ("int8-full", ("DEFAULT",), ("TFLITE_BUILTINS_INT8",), (), "int8"),
+        ("int16x8", ("DEFAULT",), ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",), (), None),
+    ],
+)
+def test_presets_expand_to_the_documented_settings(preset, optimizations, ops, types, io):
+    settings = resolve_settings(preset, representative_dataset=[[0.0]])
+    assert settings.optimizations == optimizations
+    assert settings.supported_ops == ops
+    assert settings.supported_types == types
+    assert settings.inference_input_type == io and settings.inference_output_type == io
+
+
+def test_every_preset_is_covered():
+    assert set(QUANTIZE_PRESETS) == {"none", "dynamic", "float16", "int8", "int8-full", "int16x8"}
+
+
+def test_explicit_arguments_override_the_preset():
+    settings = resolve_settings("int8-full", representative_dataset=[1], inference_input_type="uint8")
+    assert settings.inference_input_type == "uint8"
+    assert settings.inference_output_type == "int8"
+
+
+@pytest.mark.parametrize("preset", ["int8", "int8-full", "int16x8"])
+def test_calibrating_presets_without_a_dataset_name_the_fix(preset):
+    with pytest.raises(ValueError, match="needs a representative dataset.*representative_dataset="):
+        resolve_settings(preset)
+
+
+def test_unknown_preset_suggests_the_closest():
+    with pytest.raises(ValueError, match="did you mean 'int8-full'"):
+        resolve_settings("int8_fulll")
+
+
+def test_unknown_ops_set_lists_the_choices():
+    with pytest.raises(ValueError, match="SELECT_TF_OPS"):
+        resolve_settings(supported_ops=["SELECT_TF_OP"])
+
+
+def test_ops_sets_accept_comma_lists_and_lowercase():
+    settings = resolve_settings(supported_ops="tflite_builtins,select_tf_ops")
+    assert settings.supported_ops == ("TFLITE_BUILTINS", "SELECT_TF_OPS")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(inference_input_type="int8"), "needs quantization"),
+        (dict(quantize="dynamic", inference_input_type="int8"), "needs a representative dataset"),
+        (dict(quantize="int8", representative_dataset=[1], supported_types=["float16"]), "conflicts with integer"),
+        (dict(quantize="int16x8", representative_dataset=[1], inference_input_type="int8"), "int16x8 models take"),
+        (dict(quantize="int8", representative_dataset=[1], inference_input_type="int16"), "needs the int16x8 mode"),
+        (dict(inference_output_type="bfloat16"), "unknown inference_output_type"),
+    ],
+)
+def test_conflicting_settings_are_refused_with_the_reason(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_settings(**kwargs)
+
+
+def test_dataset_with_dynamic_range_is_kept_but_not_used_for_calibration():
+    settings = resolve_settings("dynamic", representative_dataset=[1])
+    assert not settings.uses_representative_dataset
+    assert settings.representative_dataset == [1]
+    assert any("does not calibrate" in note for note in settings.notes)
+
+
+def test_settings_compare_by_value_not_by_dataset_identity():
+    assert resolve_settings("int8", representative_dataset=[1]) == resolve_settings("int8", representative_dataset=[2])
+    assert resolve_settings("int8", representative_dataset=[1]) != resolve_settings("int8-full", representative_dataset=[1])
+
+
+def test_quantize_must_be_a_string():
+    with pytest.raises(TypeError, match="quantize must be one of"):
+        resolve_settings(8)

@@ -1,0 +1,45 @@
+"""tfl_jupyter: convert TensorFlow models to TensorFlow Lite from a notebook.
+
+``import tfl_jupyter as tj`` and ``%load_ext tfl_jupyter`` are fast: TensorFlow, pandas and
+the converter are imported on first use only.
+
+>>> import tfl_jupyter as tj
+>>> result = tj.convert(model, quantize="int8", representative_dataset=samples)
+>>> result.ops                      # one row per operator: builtin/flex/custom, XNNPACK, GPU
+>>> result.save("model.tflite")
+"""
+
+from .core.errors import ConversionError
+
+__version__ = "0.1.0"
+__all__ = ["convert", "inspect", "ConversionError", "ConversionResult", "demo_model", "demo_samples"]
+
+_LAZY = {
+    "convert": ("tfl_jupyter.core.convert", "convert"),
+    "inspect": ("tfl_jupyter.core.inspect", "inspect"),
+    "ConversionResult": ("tfl_jupyter.core.result", "ConversionResult"),
+    "demo_model": ("tfl_jupyter.demo", "demo_model"),
+    "demo_samples": ("tfl_jupyter.demo", "demo_samples"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module_name, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tfl_jupyter' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython):
+    """Register ``%tflite_convert`` / ``%%tflite_convert`` (``%load_ext tfl_jupyter``)."""
+    from .magics import TFLiteMagics
+
+    ipython.register_magics(TFLiteMagics)

@@ -1,0 +1,1 @@
+"""The core: conversion, .tflite reading, op support rules. Imports neither IPython nor ipywidgets."""

@@ -1,0 +1,105 @@
+"""Capture everything the converter prints, so it lands in the result instead of the cell.
+
+TensorFlow's converter writes from C++ straight to file descriptors 1 and 2, from Python
+through ``print`` and the ``absl``/``tensorflow`` loggers, and raises Python warnings. A
+notebook forwards all of these into the cell output. This module redirects each of them
+into one buffer for the length of a ``with`` block, and always restores them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import tempfile
+import threading
+import warnings
+
+_LOGGER_NAMES = ("tensorflow", "absl", "keras", "h5py")
+# fd redirection is process-wide; two captures at once would restore each other's fds.
+_FD_LOCK = threading.RLock()
+
+
+class CapturedOutput:
+    """The text captured by :func:`capture_output`, filled in when the block exits."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+
+@contextlib.contextmanager
+def capture_output(enabled: bool = True):
+    """Redirect fds 1 and 2, ``sys.stdout``/``sys.stderr``, TF loggers and warnings.
+
+    Parameters
+    ----------
+    enabled : bool
+        With ``False`` nothing is redirected (useful for debugging the converter).
+
+    Yields
+    ------
+    CapturedOutput
+        Its ``text`` holds everything printed inside the block once the block exits.
+    """
+    captured = CapturedOutput()
+    if not enabled:
+        yield captured
+        return
+    python_buffer = io.StringIO()
+    handler = logging.StreamHandler(python_buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in _LOGGER_NAMES]
+    saved_propagate = [logger.propagate for logger in loggers]
+    with _FD_LOCK, tempfile.TemporaryFile(mode="w+b") as fd_sink, warnings.catch_warnings(
+        record=True
+    ) as caught:
+        warnings.simplefilter("always")
+        _flush_standard_streams()
+        saved_fds = _redirect_fds(fd_sink.fileno())
+        for logger in loggers:
+            logger.addHandler(handler)
+            logger.propagate = False
+        try:
+            with contextlib.redirect_stdout(python_buffer), contextlib.redirect_stderr(
+                python_buffer
+            ):
+                yield captured
+        finally:
+            for logger, propagate in zip(loggers, saved_propagate):
+                logger.removeHandler(handler)
+                logger.propagate = propagate
+            _flush_standard_streams()
+            _restore_fds(saved_fds)
+            fd_sink.seek(0)
+            native_text = fd_sink.read().decode("utf-8", errors="replace")
+            warning_text = "".join(
+                f"{w.category.__name__}: {w.message}\n" for w in caught
+            )
+            captured.text = python_buffer.getvalue() + warning_text + native_text
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _redirect_fds(target_fd: int) -> list[tuple[int, int]]:
+    saved = []
+    for fd in (1, 2):
+        try:
+            saved.append((fd, os.dup(fd)))
+            os.dup2(target_fd, fd)
+        except OSError:  # no such fd (e.g. a pythonw-like host): nothing to capture
+            continue
+    return saved
+
+
+def _restore_fds(saved: list[tuple[int, int]]) -> None:
+    for fd, copy in saved:
+        os.dup2(copy, fd)
+        os.close(copy)

@@ -1,0 +1,117 @@
+"""The equivalent plain-TensorFlow code for a conversion, ready to copy out of the notebook."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .datasets import is_tf_dataset
+from .settings import ConversionSettings
+from .sources import ModelSource
+
+
+def converter_code(
+    source: ModelSource,
+    settings: ConversionSettings,
+    *,
+    entry_point: str,
+    source_name: Optional[str] = None,
+    dataset_name: Optional[str] = None,
+    output_file: Optional[str] = None,
+    customize_source: Optional[str] = None,
+) -> str:
+    """Return Python that performs the same conversion with ``tf.lite.TFLiteConverter`` alone.
+
+    Parameters
+    ----------
+    source, settings : ModelSource, ConversionSettings
+        What was converted and how.
+    entry_point : str
+        The converter constructor actually used (it differs from the source's kind when
+        the Keras fallback through a SavedModel was taken).
+    source_name, dataset_name : str, optional
+        Notebook variable names to use in the code; generic names otherwise.
+    output_file : str, optional
+        Where the model is written.
+    customize_source : str, optional
+        Code that was run on the configured ``converter`` (the magic's cell body).
+    """
+    lines = ["import tensorflow as tf", ""]
+    lines += _source_lines(source, entry_point, source_name or "model")
+    if settings.uses_representative_dataset:
+        lines += [""] + _dataset_lines(settings.representative_dataset, dataset_name) + [""]
+    lines += _setting_lines(settings)
+    if customize_source and customize_source.strip():
+        lines += ["# from the %%tflite_convert cell:"] + customize_source.strip().splitlines()
+    lines.append("tflite_model = converter.convert()")
+    target = output_file or "model.tflite"
+    lines += ["", f"with open({target!r}, 'wb') as f:", "    f.write(tflite_model)"]
+    return "\n".join(lines) + "\n"
+
+
+def _source_lines(source: ModelSource, entry_point: str, name: str) -> list:
+    if source.kind == "saved_model":
+        args = [repr(source.path)]
+        if source.signature_keys:
+            args.append(f"signature_keys={list(source.signature_keys)!r}")
+        if source.tags:
+            args.append(f"tags={set(source.tags)!r}")
+        return [f"converter = tf.lite.TFLiteConverter.from_saved_model({', '.join(args)})"]
+    if source.kind == "keras":
+        lines = []
+        if source.path:
+            lines.append(f"{name} = tf.keras.models.load_model({source.path!r}, compile=False)")
+        if entry_point == "from_saved_model":
+            lines += [
+                f"{name}.export('exported_model')  # from_keras_model failed here; a SavedModel works",
+                "converter = tf.lite.TFLiteConverter.from_saved_model('exported_model')",
+            ]
+        else:
+            lines.append(f"converter = tf.lite.TFLiteConverter.from_keras_model({name})")
+        return lines
+    count = len(source.obj)
+    functions = f"[{name}.get_concrete_function()]" if count == 1 else f"[f.get_concrete_function() for f in {name}]"
+    return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions({functions}, {name if count == 1 else 'None'})"]
+
+
+def _dataset_lines(dataset: Any, name: Optional[str]) -> list:
+    import numpy as np
+
+    if name is None:
+        return ["def representative_dataset():", "    ...  # yield [input_array] per sample, batch size 1"]
+    if callable(dataset) and not isinstance(dataset, (np.ndarray, list, dict)) and not is_tf_dataset(dataset):
+        return [f"representative_dataset = {name}"]
+    if isinstance(dataset, dict):
+        return [
+            "def representative_dataset():",
+            f"    for i in range(len(next(iter({name}.values())))):",
+            f"        yield {{key: value[i:i + 1] for key, value in {name}.items()}}",
+        ]
+    if isinstance(dataset, np.ndarray):
+        return ["def representative_dataset():", f"    for i in range(len({name})):", f"        yield [{name}[i:i + 1]]"]
+    if is_tf_dataset(dataset):
+        return ["def representative_dataset():", f"    for sample in {name}:", "        yield [sample]"]
+    return ["def representative_dataset():", f"    for sample in {name}:", "        yield sample if isinstance(sample, (list, dict)) else [sample]"]
+
+
+def _setting_lines(settings: ConversionSettings) -> list:
+    lines = []
+    if settings.optimizations:
+        lines.append(f"converter.optimizations = [{', '.join('tf.lite.Optimize.' + o for o in settings.optimizations)}]")
+    if settings.uses_representative_dataset:
+        lines.append("converter.representative_dataset = representative_dataset")
+    if settings.supported_ops:
+        lines.append(f"converter.target_spec.supported_ops = [{', '.join('tf.lite.OpsSet.' + o for o in settings.supported_ops)}]")
+    if settings.supported_types:
+        lines.append(f"converter.target_spec.supported_types = [{', '.join('tf.' + t for t in settings.supported_types)}]")
+    if settings.inference_input_type:
+        lines.append(f"converter.inference_input_type = tf.{settings.inference_input_type}")
+    if settings.inference_output_type:
+        lines.append(f"converter.inference_output_type = tf.{settings.inference_output_type}")
+    if settings.allow_custom_ops:
+        lines.append("converter.allow_custom_ops = True")
+    if not settings.experimental_new_converter:
+        lines.append("converter.experimental_new_converter = False")
+    for attribute, value in settings.converter_attrs:
+        lines.append(f"converter.{attribute} = {value!r}")
+    return lines
+

@@ -1,0 +1,244 @@
+"""The one seam where tfl_jupyter calls TensorFlow's converter.
+
+``run_conversion`` takes a resolved source and validated settings and returns the
+``.tflite`` bytes plus what the converter printed. Nothing else in the package touches
+``tf.lite.TFLiteConverter``, so moving conversion into a worker process later changes
+this module only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .capture import capture_output
+from .datasets import CalibrationData, DatasetError
+from .errors import ConversionError, translate_converter_error
+from .settings import ConversionSettings
+from .sources import ModelSource
+from .tensorflow_import import import_tensorflow
+
+
+@dataclass(frozen=True)
+class ConverterOutput:
+    """What one converter run produced."""
+
+    tflite_model: bytes
+    entry_point: str  # "from_keras_model", "from_saved_model" or "from_concrete_functions"
+    log: str
+    notes: tuple
+    duration_s: float
+    calibration_samples: int
+
+
+def run_conversion(
+    source: ModelSource,
+    settings: ConversionSettings,
+    *,
+    customize: Optional[Callable[[Any], None]] = None,
+    capture: bool = True,
+    on_sample: Optional[Callable[[int], None]] = None,
+) -> ConverterOutput:
+    """Convert ``source`` with ``settings``.
+
+    Parameters
+    ----------
+    source : ModelSource
+        From :func:`tfl_jupyter.core.sources.resolve_source`.
+    settings : ConversionSettings
+        From :func:`tfl_jupyter.core.settings.resolve_settings`.
+    customize : callable, optional
+        Called with the configured ``TFLiteConverter`` just before ``convert()``; the cell
+        magic runs the cell body here.
+    capture : bool
+        Capture the converter's output into the result instead of letting it print.
+    on_sample : callable, optional
+        Called with the number of calibration samples fed so far.
+
+    Returns
+    -------
+    ConverterOutput
+
+    Raises
+    ------
+    ConversionError
+        The converter rejected the model; ``.errors`` holds its structured errors.
+    ValueError, TypeError
+        Bad settings or a representative dataset that does not fit the model.
+    """
+    tf = import_tensorflow()
+    from tensorflow.lite.python.convert_phase import ConverterError
+
+    started = time.perf_counter()
+    calibration = None
+    if settings.uses_representative_dataset:
+        calibration = CalibrationData(
+            settings.representative_dataset, source.input_specs(), by_name=source.feeds_by_name, on_sample=on_sample
+        )
+    notes = list(settings.notes)
+    log_parts: list = []
+    try:
+        tflite_model, entry_point = _convert_with_fallback(
+            tf, source, settings, calibration, customize, notes, _Quiet(capture, log_parts)
+        )
+    except _UserCodeFailed as failed:
+        raise failed.original  # the cell body's own error, with its own traceback
+    except (DatasetError, KeyboardInterrupt):
+        raise
+    except ConverterError as exc:
+        raise translate_converter_error(exc, "".join(log_parts)) from None
+    except ValueError as exc:
+        raise explain_value_error(exc) from None
+    except TypeError:
+        raise
+    except Exception as exc:  # calibration and MLIR failures arrive as plain exceptions
+        raise ConversionError(
+            f"the converter failed: {type(exc).__name__}: {_first_line(exc)}", (), "".join(log_parts)
+        ) from None
+    return ConverterOutput(
+        tflite_model=bytes(tflite_model),
+        entry_point=entry_point,
+        log="".join(log_parts),
+        notes=tuple(notes),
+        duration_s=time.perf_counter() - started,
+        calibration_samples=calibration.samples_seen if calibration else 0,
+    )
+
+
+class _UserCodeFailed(Exception):
+    """Carries an exception raised by ``customize`` (user code) past the converter's error handling."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
+class _Quiet:
+    """Run a call with its output captured, appending what it printed to ``log_parts``."""
+
+    def __init__(self, enabled: bool, log_parts: list):
+        self.enabled = enabled
+        self.log_parts = log_parts
+
+    def __call__(self, function, *args):
+        captured = None
+        try:
+            with capture_output(self.enabled) as captured:
+                return function(*args)
+        finally:
+            if captured is not None:
+                self.log_parts.append(captured.text)
+
+
+def _convert_with_fallback(tf, source, settings, calibration, customize, notes, quiet):
+    """Convert through the source's entry point; for Keras, fall back to export + SavedModel."""
+    from tensorflow.lite.python.convert_phase import ConverterError
+
+    converter, entry_point = _make_converter(tf, source)
+    _prepare(tf, converter, settings, calibration, customize)
+    if entry_point != "from_keras_model":
+        return quiet(converter.convert), entry_point
+    try:
+        return quiet(converter.convert), entry_point
+    except (ConverterError, DatasetError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # Keras 3 on older TF fails here with _get_save_spec and friends
+        if calibration is not None and calibration.samples_seen:
+            raise  # it got as far as calibrating: the entry point was not the problem
+        notes.append(
+            f"from_keras_model failed ({type(exc).__name__}: {_first_line(exc)}); "
+            "converted through model.export() + from_saved_model instead"
+        )
+    with tempfile.TemporaryDirectory(prefix="tfl_jupyter_export_") as export_dir:
+        quiet(source.obj.export, export_dir)
+        converter = tf.lite.TFLiteConverter.from_saved_model(export_dir)
+        _prepare(tf, converter, settings, calibration, customize)
+        return quiet(converter.convert), "from_saved_model"
+
+
+def _prepare(tf, converter, settings, calibration, customize) -> None:
+    _configure(tf, converter, settings, calibration)
+    if customize is not None:
+        try:
+            customize(converter)
+        except Exception as exc:
+            raise _UserCodeFailed(exc) from exc
+
+
+def _make_converter(tf, source: ModelSource):
+    lite = tf.lite.TFLiteConverter
+    if source.kind == "keras":
+        return lite.from_keras_model(source.obj), "from_keras_model"
+    if source.kind == "saved_model":
+        return (
+            lite.from_saved_model(
+                source.path,
+                signature_keys=list(source.signature_keys) if source.signature_keys else None,
+                tags=set(source.tags) if source.tags else None,
+            ),
+            "from_saved_model",
+        )
+    return lite.from_concrete_functions(list(source.obj), source.trackable), "from_concrete_functions"
+
+
+def _configure(tf, converter, settings: ConversionSettings, calibration: Optional[CalibrationData]) -> None:
+    converter.optimizations = [getattr(tf.lite.Optimize, name) for name in settings.optimizations]
+    if calibration is not None:
+        converter.representative_dataset = calibration
+    if settings.supported_ops:
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in settings.supported_ops]
+    if settings.supported_types:
+        converter.target_spec.supported_types = [tf.as_dtype(name) for name in settings.supported_types]
+    if settings.inference_input_type:
+        converter.inference_input_type = tf.as_dtype(settings.inference_input_type)
+    if settings.inference_output_type:
+        converter.inference_output_type = tf.as_dtype(settings.inference_output_type)
+    converter.allow_custom_ops = settings.allow_custom_ops
+    converter.experimental_new_converter = settings.experimental_new_converter
+    for name, value in settings.converter_attrs:
+        owner, attribute = _attribute_owner(converter, name)
+        setattr(owner, attribute, value)
+
+
+def _attribute_owner(converter, name: str):
+    """``"target_spec.x"`` -> (converter.target_spec, "x"); check the attribute exists."""
+    owner, _, attribute = name.rpartition(".")
+    target = converter
+    if owner:
+        if owner != "target_spec":
+            raise TypeError(f"unknown converter attribute {name!r}: only target_spec.<name> may be dotted")
+        target = converter.target_spec
+    if not hasattr(target, attribute):
+        known = [a for a in vars(target) if not a.startswith("__")]
+        close = difflib.get_close_matches(attribute, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(f"TFLiteConverter has no attribute {name!r}{hint}; check the spelling against the converter's documentation")
+    return target, attribute
+
+
+_INPUT_SHAPE_HINT = (
+    "give every input a full shape except the batch dimension, e.g. keras.Input((224, 224, 3)) "
+    "or tf.TensorSpec([None, 224, 224, 3])"
+)
+
+
+def explain_value_error(exc: ValueError) -> ValueError:
+    """Give TensorFlow's documented converter ValueErrors a message that names the fix."""
+    text = str(exc)
+    if "None is only supported in the 1st dimension" in text or "input shape" in text.lower():
+        return ValueError(f"{_first_line(exc)}: {_INPUT_SHAPE_HINT}")
+    if "single ConcreteFunction" in text:
+        return ValueError(f"{_first_line(exc)}: convert one function at a time, or save them as signatures with tf.saved_model.save")
+    if "quantiz" in text.lower():
+        return ValueError(f"{_first_line(exc)}: check quantize, inference_input_type/inference_output_type and supported_ops together")
+    return ValueError(_first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return type(exc).__name__

@@ -1,0 +1,194 @@
+"""Errors raised by tfl_jupyter, and the translation of the converter's structured errors."""
+
+from __future__ import annotations
+
+import linecache
+import os
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+# Frames in these packages are plumbing; the user's own code is whatever is left.
+_LIBRARY_PACKAGES = ("tensorflow", "keras", "tf_keras", "tfl_jupyter", "absl", "IPython", "ipykernel")
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in the user's code a TensorFlow op was created."""
+
+    filename: str
+    line: int
+    column: int
+    code: str  # the source line, when it can be read (notebook cells included)
+
+    def __str__(self) -> str:
+        where = _friendly_filename(self.filename)
+        text = f"{where}, line {self.line}"
+        return f"{text}: {self.code}" if self.code else text
+
+
+@dataclass(frozen=True)
+class BlockingOp:
+    """One structured error from the converter: an op it could not convert, and why."""
+
+    tf_op: str  # e.g. "tf.StringLength"; empty when the error names no op
+    error_code: str  # e.g. "ERROR_NEEDS_FLEX_OPS"; empty when the converter gave none
+    reason: str  # a short human reason
+    fix: str  # what to change, in tfl_jupyter terms
+    location: Optional[SourceLocation]
+    message: str  # the converter's own first line for this error
+    component: str
+
+
+_FIXES = {
+    "ERROR_NEEDS_FLEX_OPS": (
+        "needs the Select TF ops runtime (Flex)",
+        "supported_ops=['TFLITE_BUILTINS', 'SELECT_TF_OPS']  (magic: --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS)",
+    ),
+    "ERROR_NEEDS_CUSTOM_OPS": (
+        "has no TFLite kernel: needs a custom op",
+        "allow_custom_ops=True (magic: --allow_custom_ops) and register a kernel on the device",
+    ),
+    "ERROR_UNSUPPORTED_CONTROL_FLOW_V1": (
+        "uses TF1 control flow",
+        "rewrite with tf.cond / tf.while_loop in TF2 (tf.compat.v1.enable_control_flow_v2())",
+    ),
+    "ERROR_GPU_NOT_COMPATIBLE": ("is not GPU compatible", "drop the GPU target flag"),
+    "ERROR_STATEFUL_PARTITIONED_CALL_IN_FINAL_IR": (
+        "left a function call the converter could not inline",
+        "try experimental_enable_resource_variables=True, or simplify the function",
+    ),
+}
+
+
+class ConversionError(RuntimeError):
+    """The converter rejected the model.
+
+    Attributes
+    ----------
+    errors : list of BlockingOp
+        One record per structured converter error, with the TF op, the reason, the
+        fix and the line of the user's code the op came from.
+    log : str
+        Everything the converter printed.
+    ops : pandas.DataFrame
+        The same records as a table (built on access).
+    """
+
+    def __init__(self, summary: str, errors: Sequence[BlockingOp] = (), log: str = ""):
+        self.summary = summary
+        self.errors = list(errors)
+        self.log = log
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = [self.summary]
+        for error in self.errors[:10]:
+            op = error.tf_op or "(no op)"
+            lines.append(f"  {op}: {error.reason}" + (f"  [{error.location}]" if error.location else ""))
+        if len(self.errors) > 10:
+            lines.append(f"  ... and {len(self.errors) - 10} more (see .ops)")
+        fixes = sorted({e.fix for e in self.errors if e.fix})
+        if fixes:
+            lines.append("Fix: " + "; or ".join(fixes))
+        return "\n".join(lines)
+
+    @property
+    def ops(self):
+        """The blocking ops as a DataFrame: ``tf_op, error_code, reason, fix, location, message``."""
+        import pandas as pd
+
+        rows = [
+            {
+                "tf_op": e.tf_op,
+                "error_code": e.error_code,
+                "reason": e.reason,
+                "fix": e.fix,
+                "location": str(e.location) if e.location else "",
+                "message": e.message,
+            }
+            for e in self.errors
+        ]
+        columns = ["tf_op", "error_code", "reason", "fix", "location", "message"]
+        table = pd.DataFrame(rows, columns=columns)
+        # One row per op and place: the converter repeats an error for every use.
+        return table.drop_duplicates(subset=["tf_op", "error_code", "location"]).reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        table = self.ops[["tf_op", "reason", "fix", "location"]].to_html(index=False, escape=True)
+        return (
+            f"<div class='tfl-jupyter-error'><b>Conversion failed:</b> {escape(self.summary)}"
+            f"{table}</div>"
+        )
+
+
+def translate_converter_error(exc: BaseException, log: str = "") -> ConversionError:
+    """Turn TensorFlow's ``ConverterError`` (hundreds of MLIR lines) into a ConversionError."""
+    records = [_blocking_op(data) for data in getattr(exc, "errors", None) or []]
+    if records:
+        ops = sorted({r.tf_op for r in records if r.tf_op})
+        summary = f"{len(ops) or len(records)} op(s) could not be converted" + (
+            ": " + ", ".join(ops[:6]) + (" ..." if len(ops) > 6 else "") if ops else ""
+        )
+    else:
+        summary = "the converter failed: " + _first_meaningful_line(str(exc))
+    return ConversionError(summary, records, log)
+
+
+def _blocking_op(data) -> BlockingOp:
+    from_proto_enum = data.DESCRIPTOR.fields_by_name["error_code"].enum_type
+    code = from_proto_enum.values_by_number[data.error_code].name if data.error_code else ""
+    if code == "UNKNOWN":
+        code = ""
+    message = _first_meaningful_line(data.error_message)
+    reason, fix = _FIXES.get(code, (message, ""))
+    if not code and "is not supported" in data.error_message.lower():
+        reason = message
+    return BlockingOp(
+        tf_op=data.operator.name,
+        error_code=code,
+        reason=reason,
+        fix=fix,
+        location=_user_location(data.location),
+        message=message,
+        component=f"{data.component}/{data.subcomponent}".strip("/"),
+    )
+
+
+def _user_location(location) -> Optional[SourceLocation]:
+    """The innermost call-site frame that is the user's code, not a library's."""
+    for call in location.call:
+        filename = call.source.filename
+        if not filename or _is_library_file(filename):
+            continue
+        line = int(call.source.line)
+        code = linecache.getline(filename, line).strip()
+        return SourceLocation(filename, line, int(call.source.column), code)
+    return None
+
+
+def _is_library_file(filename: str) -> bool:
+    normalized = filename.replace(os.sep, "/")
+    if "/site-packages/" in normalized or "/dist-packages/" in normalized:
+        return True
+    if any(f"/{package}/" in normalized for package in _LIBRARY_PACKAGES):
+        return True
+    stdlib = os.path.dirname(os.__file__).replace(os.sep, "/")
+    return normalized.startswith(stdlib + "/") or normalized.startswith("<frozen")
+
+
+def _friendly_filename(filename: str) -> str:
+    # IPython names cells /tmp/ipykernel_<pid>/<hash>.py; say "notebook cell" instead.
+    if "ipykernel_" in filename or filename.startswith("<ipython-input"):
+        return "notebook cell"
+    return filename
+
+
+def _first_meaningful_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("loc(", "<unknown>", "see current operation")):
+            return line[:300]
+    return text.strip()[:300]
+

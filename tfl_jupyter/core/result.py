@@ -1,0 +1,177 @@
+"""``ConversionResult``: a plain record of one conversion; its methods delegate to core functions."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from html import escape
+from typing import Optional
+
+from .settings import ConversionSettings
+from .sources import ModelSource
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """The outcome of one conversion.
+
+    Attributes
+    ----------
+    tflite_model : bytes
+        The converted model.
+    settings : ConversionSettings
+        The settings it was converted with.
+    duration_s : float
+        Wall time of the conversion, calibration included.
+    log : str
+        Everything the converter printed, captured instead of spilled into the cell.
+    notes : tuple of str
+        Things worth knowing (a fallback taken, a setting not used).
+    output_file : str or None
+        Where the model was written, if it was.
+    """
+
+    tflite_model: bytes = field(repr=False)
+    settings: ConversionSettings
+    source: ModelSource = field(repr=False)
+    entry_point: str
+    duration_s: float
+    log: str = field(default="", repr=False)
+    notes: tuple = ()
+    output_file: Optional[str] = None
+    calibration_samples: int = 0
+    source_name: Optional[str] = field(default=None, repr=False)
+    dataset_name: Optional[str] = field(default=None, repr=False)
+    customize_source: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def size_bytes(self) -> int:
+        """Size of the ``.tflite`` flatbuffer in bytes."""
+        return len(self.tflite_model)
+
+    @functools.cached_property
+    def model(self):
+        """The parsed flatbuffer (:class:`tfl_jupyter.core.tflite_reader.ModelInfo`)."""
+        from .tflite_reader import read_model
+
+        return read_model(self.tflite_model)
+
+    @property
+    def inputs(self) -> list:
+        """The main subgraph's input tensors (name, dtype, shape, scale, zero point)."""
+        return self.model.io_tensors()[0]
+
+    @property
+    def outputs(self) -> list:
+        """The main subgraph's output tensors."""
+        return self.model.io_tensors()[1]
+
+    @functools.cached_property
+    def ops(self):
+        """One row per operator: kind (builtin/flex/custom), types, quantization, XNNPACK and GPU verdicts."""
+        from .op_support import ops_table
+
+        return ops_table(self.model)
+
+    @functools.cached_property
+    def op_summary(self):
+        """One row per op type with counts and verdicts, blockers first."""
+        from .op_support import op_summary
+
+        return op_summary(self.ops)
+
+    @functools.cached_property
+    def code(self) -> str:
+        """The equivalent plain-TensorFlow Python for this conversion."""
+        from .codegen import converter_code
+
+        return converter_code(
+            self.source,
+            self.settings,
+            entry_point=self.entry_point,
+            source_name=self.source_name,
+            dataset_name=self.dataset_name,
+            output_file=self.output_file,
+            customize_source=self.customize_source,
+        )
+
+    def save(self, path) -> str:
+        """Write the model to ``path`` atomically and return the path written.
+
+        A failure leaves no partial file and leaves an existing file untouched.
+        """
+        from .files import write_atomically
+
+        return str(write_atomically(path, self.tflite_model))
+
+    def compare(self, samples=None, n: int = 100):
+        """Compare float and converted outputs (arrives with the comparison feature)."""
+        raise NotImplementedError("compare() is not available yet in this version of tfl_jupyter")
+
+    def netron(self):
+        """Show the graph inline (arrives with the Netron viewer)."""
+        raise NotImplementedError("netron() is not available yet in this version of tfl_jupyter")
+
+    def __repr__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(repr(self))
+
+    def _summary_lines(self) -> list:
+        lines = [
+            f"ConversionResult: {format_size(self.size_bytes)}, {self.settings.description}, "
+            f"{self.duration_s:.2f} s via {self.entry_point}"
+        ]
+        for role, tensors in (("input", self.inputs), ("output", self.outputs)):
+            for tensor in tensors:
+                lines.append(f"  {role:6} {tensor.name}: {tensor.dtype}{list(_shape(tensor))} {quantization_text(tensor)}".rstrip())
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.output_file:
+            lines.append(f"  saved to {self.output_file}")
+        return lines
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for role, tensors in (("input", self.inputs), ("output", self.outputs)):
+            for tensor in tensors:
+                rows.append(
+                    "<tr>" + "".join(
+                        f"<td>{escape(str(v))}</td>"
+                        for v in (role, tensor.name, tensor.dtype, list(_shape(tensor)), quantization_text(tensor) or "-")
+                    ) + "</tr>"
+                )
+        notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
+        saved = f"<div>saved to <code>{escape(self.output_file)}</code></div>" if self.output_file else ""
+        return (
+            "<div class='tfl-jupyter-result'>"
+            f"<div><b>TFLite model</b> &middot; {format_size(self.size_bytes)} &middot; "
+            f"{escape(self.settings.description)} &middot; {self.duration_s:.2f} s &middot; "
+            f"<code>{escape(self.entry_point)}</code></div>"
+            "<table><thead><tr><th></th><th>name</th><th>dtype</th><th>shape</th>"
+            "<th>quantization</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + (f"<ul>{notes}</ul>" if notes else "") + saved + "</div>"
+        )
+
+
+def _shape(tensor) -> tuple:
+    """The shape with -1 where the dimension is dynamic."""
+    return tuple(tensor.shape_signature) if tensor.shape_signature else tuple(tensor.shape)
+
+
+def quantization_text(tensor) -> str:
+    """``"scale 0.0039, zero point -128"``, ``"per-channel (32 scales)"`` or ``""``."""
+    if not tensor.scale:
+        return ""
+    if len(tensor.scale) > 1:
+        return f"per-channel ({len(tensor.scale)} scales, axis {tensor.quantized_dimension})"
+    return f"scale {tensor.scale[0]:.6g}, zero point {tensor.zero_point[0] if tensor.zero_point else 0}"
+
+
+def format_size(size: int) -> str:
+    """``1536`` -> ``"1.5 KiB"``."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024

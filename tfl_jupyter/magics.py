@@ -1,0 +1,195 @@
+"""``%tflite_convert`` and ``%%tflite_convert``: a thin front-end over ``tfl_jupyter.core``."""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+from .core.errors import ConversionError
+from .core.settings import IO_TYPES, QUANTIZE_PRESETS
+
+_MISSING = object()
+
+
+def _comma_list(text):
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _boolean(text):
+    lowered = str(text).strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise UsageError(f"expected true or false, got {text!r}")
+
+
+@magics_class
+class TFLiteMagics(Magics):
+    """IPython magics of tfl_jupyter."""
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="A notebook variable (Keras model, tf.function, ConcreteFunction, tf.Module, list) or a path (SavedModel directory, .keras/.h5 file). Variables are looked up first.")
+    @argument("--saved_model_dir", metavar="DIR", help="Convert this SavedModel directory.")
+    @argument("--keras_model_file", metavar="FILE", help="Convert this .keras or .h5 file.")
+    @argument("--signature_keys", metavar="KEYS", help="SavedModel signature keys, comma-separated.")
+    @argument("--tags", metavar="TAGS", help="SavedModel tag set, comma-separated (default: serve).")
+    @argument("--output_file", metavar="FILE", help="Write the .tflite here, atomically (a failure leaves no file and keeps an old one).")
+    @argument("--quantize", choices=QUANTIZE_PRESETS, help="Quantization preset: none, dynamic, float16, int8 (float fallback), int8-full (integer only, int8 I/O), int16x8.")
+    @argument("--representative_dataset", metavar="VAR", help="Calibration samples: a notebook variable or expression (generator function, tf.data.Dataset, array, list, dict by input name).")
+    @argument("--optimizations", metavar="LIST", help="Override the preset's optimizations, e.g. DEFAULT.")
+    @argument("--supported_ops", metavar="LIST", help="target_spec.supported_ops, comma-separated: TFLITE_BUILTINS, TFLITE_BUILTINS_INT8, SELECT_TF_OPS, EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8.")
+    @argument("--supported_types", metavar="LIST", help="target_spec.supported_types, e.g. float16.")
+    @argument("--inference_input_type", choices=IO_TYPES, help="Type of the model's inputs.")
+    @argument("--inference_output_type", choices=IO_TYPES, help="Type of the model's outputs.")
+    @argument("--allow_custom_ops", action="store_true", help="Let ops without a TFLite kernel through as custom ops.")
+    @argument("--experimental_new_converter", metavar="BOOL", default="true", help="Use the MLIR converter (default true).")
+    @argument("--attr", metavar="NAME=VALUE", action="append", default=[], help="Set any other converter attribute; VALUE is a Python literal. Repeatable.")
+    @argument("--ops", action="store_true", help="Also show the per-op support tables.")
+    @argument("--show_log", action="store_true", help="Also print what the converter printed.")
+    @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
+    @argument("--quiet", action="store_true", help="Convert and store without displaying anything.")
+    @line_cell_magic
+    def tflite_convert(self, line, cell=None):
+        """Convert a TensorFlow model to TensorFlow Lite.
+
+        The line form converts; the cell form runs its body with a live ``converter``
+        (a configured ``tf.lite.TFLiteConverter``) in scope just before ``convert()``, so
+        any attribute, ``_experimental_*`` ones included, can be set in plain Python.
+        The result (a ``ConversionResult``) is the cell's value; ``-o NAME`` also stores it.
+
+        Examples
+        --------
+        ::
+
+            %load_ext tfl_jupyter
+            %tflite_convert model -o r
+            %tflite_convert model --quantize dynamic --output_file model.tflite
+            %tflite_convert model --quantize int8 --representative_dataset x_calib -o r8
+            %tflite_convert model --quantize int8-full --representative_dataset gen --ops
+            %tflite_convert --saved_model_dir export/ --signature_keys serving_default
+            %tflite_convert --keras_model_file model.keras --quantize float16
+            %tflite_convert text_fn --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS
+            %tflite_convert model --attr experimental_enable_resource_variables=True
+
+            %%tflite_convert model --quantize int8 --representative_dataset x_calib -o r
+            converter._experimental_disable_per_channel = True
+
+        Failed conversions show a table of the ops that blocked conversion, with the line
+        of your code each came from and the fix; the exception is in ``_tflite_error``.
+        """
+        args = parse_argstring(self.tflite_convert, line)
+        source, source_name = self._source(args)
+        options = self._options(args)
+        if cell is not None and cell.strip():
+            options["customize"] = self._cell_runner(cell)
+            options["customize_source"] = cell
+        from .core.convert import convert
+
+        try:
+            result = convert(source, source_name=source_name, **options)
+        except ConversionError as error:
+            self.shell.user_ns["_tflite_error"] = error
+            display(error)
+            return None
+        except (ValueError, TypeError, ImportError) as error:
+            raise UsageError(str(error)) from None
+        if args.output:
+            self.shell.user_ns[args.output] = result
+        if args.quiet:
+            return None
+        if args.ops:
+            from .core.op_support import style_ops
+
+            display(style_ops(result.op_summary), style_ops(result.ops))
+        if args.show_log:
+            print(result.log, file=sys.stderr)
+        return result
+
+    def _source(self, args):
+        """Return (source object or path, name to use in generated code)."""
+        given = [v for v in (args.source, args.saved_model_dir, args.keras_model_file) if v]
+        if len(given) != 1:
+            raise UsageError(
+                "give exactly one model: a variable or path, --saved_model_dir DIR, or --keras_model_file FILE"
+                if given else "no model given: %tflite_convert MODEL (a variable or a path); see %tflite_convert?"
+            )
+        if args.saved_model_dir or args.keras_model_file:
+            return (args.saved_model_dir or args.keras_model_file), None
+        text = args.source
+        namespace = self.shell.user_ns
+        if text in namespace:
+            return namespace[text], text
+        if os.path.exists(os.path.expanduser(text)):
+            return text, None
+        try:
+            return eval(text, namespace), text  # e.g. models["a"] or zoo.mobilenet
+        except Exception:
+            raise UsageError(
+                f"{text!r} is neither a variable in this notebook nor an existing path: define it first, "
+                "or check the path (relative to the notebook's folder)"
+            ) from None
+
+    def _options(self, args) -> dict:
+        options = dict(
+            quantize=args.quantize,
+            optimizations=_comma_list(args.optimizations),
+            supported_ops=_comma_list(args.supported_ops),
+            supported_types=_comma_list(args.supported_types),
+            inference_input_type=args.inference_input_type,
+            inference_output_type=args.inference_output_type,
+            allow_custom_ops=args.allow_custom_ops,
+            experimental_new_converter=_boolean(args.experimental_new_converter),
+            signature_keys=_comma_list(args.signature_keys),
+            tags=_comma_list(args.tags),
+            output_file=args.output_file,
+        )
+        if args.representative_dataset:
+            options["representative_dataset"] = self._variable(args.representative_dataset, "--representative_dataset")
+            options["dataset_name"] = args.representative_dataset
+        for assignment in args.attr:
+            name, equals, value = assignment.partition("=")
+            if not equals or not name.strip():
+                raise UsageError(f"--attr takes NAME=VALUE, got {assignment!r}")
+            options[name.strip()] = _literal(value)
+        return options
+
+    def _variable(self, text, flag):
+        namespace = self.shell.user_ns
+        if text in namespace:
+            return namespace[text]
+        try:
+            return eval(text, namespace)
+        except Exception:
+            raise UsageError(f"{flag}: no variable {text!r} in this notebook; define it first") from None
+
+    def _cell_runner(self, cell):
+        """Return a ``customize`` callback that runs the cell body with ``converter`` bound."""
+        shell = self.shell
+
+        def run_cell_body(converter):
+            namespace = shell.user_ns
+            previous = namespace.get("converter", _MISSING)
+            namespace["converter"] = converter
+            try:
+                exec(compile(cell, "<%%tflite_convert cell>", "exec"), namespace)
+            finally:
+                if previous is _MISSING:
+                    namespace.pop("converter", None)
+                else:
+                    namespace["converter"] = previous
+
+        return run_cell_body
+
+
+def _literal(text):
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        return text.strip()
