@@ -12,12 +12,23 @@ the converter are imported on first use only.
 from .core.errors import ConversionError
 
 __version__ = "0.1.0"
-__all__ = ["convert", "inspect", "ConversionError", "ConversionResult", "demo_model", "demo_samples"]
+__all__ = [
+    "convert",
+    "inspect",
+    "ConversionError",
+    "ConversionResult",
+    "WorkerDied",
+    "ConversionCancelled",
+    "demo_model",
+    "demo_samples",
+]
 
 _LAZY = {
     "convert": ("tfl_jupyter.core.convert", "convert"),
     "inspect": ("tfl_jupyter.core.inspect", "inspect"),
     "ConversionResult": ("tfl_jupyter.core.result", "ConversionResult"),
+    "WorkerDied": ("tfl_jupyter.core.worker.client", "WorkerDied"),
+    "ConversionCancelled": ("tfl_jupyter.core.worker.client", "ConversionCancelled"),
     "demo_model": ("tfl_jupyter.demo", "demo_model"),
     "demo_samples": ("tfl_jupyter.demo", "demo_samples"),
 }

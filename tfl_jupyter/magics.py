@@ -51,6 +51,8 @@ class TFLiteMagics(Magics):
     @argument("--allow_custom_ops", action="store_true", help="Let ops without a TFLite kernel through as custom ops.")
     @argument("--experimental_new_converter", metavar="BOOL", default="true", help="Use the MLIR converter (default true).")
     @argument("--attr", metavar="NAME=VALUE", action="append", default=[], help="Set any other converter attribute; VALUE is a Python literal. Repeatable.")
+    @argument("--timeout", metavar="SECONDS", type=float, help="Stop the conversion after this many seconds.")
+    @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
@@ -59,9 +61,11 @@ class TFLiteMagics(Magics):
     def tflite_convert(self, line, cell=None):
         """Convert a TensorFlow model to TensorFlow Lite.
 
-        The line form converts; the cell form runs its body with a live ``converter``
+        The line form converts in a warm worker process, so a converter crash or leak
+        never costs the kernel; the cell form runs its body with a live ``converter``
         (a configured ``tf.lite.TFLiteConverter``) in scope just before ``convert()``, so
-        any attribute, ``_experimental_*`` ones included, can be set in plain Python.
+        any attribute, ``_experimental_*`` ones included, can be set in plain Python (it
+        converts in the kernel's process, where that converter lives).
         The result (a ``ConversionResult``) is the cell's value; ``-o NAME`` also stores it.
 
         Examples
@@ -77,6 +81,7 @@ class TFLiteMagics(Magics):
             %tflite_convert --keras_model_file model.keras --quantize float16
             %tflite_convert text_fn --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS
             %tflite_convert model --attr experimental_enable_resource_variables=True
+            %tflite_convert big_model --quantize dynamic --timeout 600
 
             %%tflite_convert model --quantize int8 --representative_dataset x_calib -o r
             converter._experimental_disable_per_channel = True
@@ -98,7 +103,7 @@ class TFLiteMagics(Magics):
             self.shell.user_ns["_tflite_error"] = error
             display(error)
             return None
-        except (ValueError, TypeError, ImportError) as error:
+        except (ValueError, TypeError, ImportError, TimeoutError) as error:
             raise UsageError(str(error)) from None
         if args.output:
             self.shell.user_ns[args.output] = result
@@ -149,6 +154,8 @@ class TFLiteMagics(Magics):
             signature_keys=_comma_list(args.signature_keys),
             tags=_comma_list(args.tags),
             output_file=args.output_file,
+            in_process=args.in_process,
+            timeout=args.timeout,
         )
         if args.representative_dataset:
             options["representative_dataset"] = self._variable(args.representative_dataset, "--representative_dataset")

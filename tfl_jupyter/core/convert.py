@@ -9,6 +9,7 @@ from .files import check_writable, write_atomically
 from .result import ConversionResult
 from .settings import resolve_settings
 from .sources import resolve_source
+from .worker.run import convert_in_worker
 
 
 def convert(
@@ -31,6 +32,8 @@ def convert(
     source_name: Optional[str] = None,
     dataset_name: Optional[str] = None,
     capture_log: bool = True,
+    in_process: bool = False,
+    timeout: Optional[float] = None,
     **converter_attrs: Any,
 ) -> ConversionResult:
     """Convert a TensorFlow model to TensorFlow Lite.
@@ -69,6 +72,12 @@ def convert(
         Variable names used in the generated ``.code``.
     capture_log : bool
         Capture the converter's output into ``.log`` (default) instead of printing it.
+    in_process : bool
+        Convert in this process instead of the warm worker process. Faster to start, but
+        a converter crash takes the kernel with it, memory grows with each conversion, and
+        there is no timeout. ``customize`` (the cell form of the magic) implies it.
+    timeout : float, optional
+        Stop the conversion after this many seconds (worker only).
     **converter_attrs
         Any other converter attribute, e.g. ``experimental_enable_resource_variables=True``
         or ``_experimental_disable_per_channel=True``.
@@ -100,8 +109,14 @@ def convert(
     )
     if output_file is not None:
         check_writable(output_file)  # before minutes of conversion, not after
+    if in_process and timeout is not None:
+        raise ValueError("timeout needs the worker process: drop in_process=True, or drop the timeout")
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
-    output = run_conversion(model_source, settings, customize=customize, capture=capture_log)
+    output = None
+    if not in_process and customize is None and capture_log:
+        output = convert_in_worker(model_source, settings, timeout=timeout)
+    if output is None:
+        output = run_conversion(model_source, settings, customize=customize, capture=capture_log)
     written = str(write_atomically(output_file, output.tflite_model)) if output_file is not None else None
     return ConversionResult(
         tflite_model=output.tflite_model,

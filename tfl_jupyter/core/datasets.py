@@ -15,6 +15,7 @@ import numpy as np
 
 from .sources import InputSpec
 
+
 class DatasetError(ValueError):
     """The representative dataset does not fit the model."""
 
@@ -22,28 +23,61 @@ class DatasetError(ValueError):
 _HOW_TO = "yield one batch per step, e.g. `yield [x[i:i+1]]`, or pass the array itself"
 
 
+class SampleStream:
+    """The raw samples of a dataset, before any checking: what crosses to a worker process.
+
+    Parameters
+    ----------
+    make_iterator : callable
+        Returns a fresh iterator of raw samples.
+    from_tf_data : bool
+        The samples come from a ``tf.data.Dataset``, whose ``(x, y)`` pairs lose ``y``
+        when the model has one input.
+    """
+
+    def __init__(self, make_iterator: Callable[[], Iterator], from_tf_data: bool = False):
+        self.make_iterator = make_iterator
+        self.from_tf_data = from_tf_data
+
+    @classmethod
+    def of(cls, dataset: Any, specs: Optional[Sequence[InputSpec]] = None) -> "SampleStream":
+        """Wrap any accepted dataset form (see the module docstring)."""
+        if isinstance(dataset, SampleStream):
+            return dataset
+        return cls(_iterator_factory(dataset, specs), from_tf_data=is_tf_dataset(dataset))
+
+    def __call__(self) -> Iterator:
+        return self.make_iterator()
+
+
 class CalibrationData:
     """A checked, normalized representative dataset, callable the way the converter expects.
 
     Parameters
     ----------
-    dataset : object
+    dataset : object or SampleStream
         The user's dataset, in any accepted form.
     specs : list of InputSpec, optional
         The model's inputs; without them only the structure is checked.
     by_name : bool
         Yield dicts keyed by input name (SavedModel signatures) instead of lists.
+    ordered : bool
+        ``specs`` are in the model's positional order, so list samples can be matched to
+        them; for a SavedModel's signature they are not, and multi-input samples must be dicts.
     on_sample : callable, optional
         Called with the running sample count, e.g. for a progress bar.
     """
 
     def __init__(self, dataset: Any, specs: Optional[Sequence[InputSpec]] = None, *, by_name: bool = False,
-                 on_sample: Optional[Callable[[int], None]] = None):
+                 ordered: bool = True, on_sample: Optional[Callable[[int], None]] = None):
         self.specs = list(specs) if specs else None
         self.by_name = by_name
+        self.ordered = ordered
         self.on_sample = on_sample
         self.samples_seen = 0
-        self._make_iterator, self._drops_labels = _iterator_factory(dataset, self.specs)
+        stream = SampleStream.of(dataset, self.specs)
+        self._make_iterator = stream.make_iterator
+        self._drops_labels = stream.from_tf_data and self.specs is not None and len(self.specs) == 1
         self._pending = self._make_iterator()
         try:
             first = next(self._pending)
@@ -92,7 +126,7 @@ class CalibrationData:
                 f"representative dataset sample {index} has {len(arrays)} array(s) but the model has "
                 f"{len(self.specs)} input(s) ({names}): yield a list with one array per input, in that order"
             )
-        if self.by_name and len(arrays) > 1:
+        if not self.ordered and len(arrays) > 1:
             names = ", ".join(repr(s.name) for s in self.specs)
             raise DatasetError(
                 f"representative dataset sample {index}: this SavedModel's inputs ({names}) are matched by name; "
@@ -112,19 +146,18 @@ class CalibrationData:
         return {s.name: _fit(arrays[s.name], s, index) for s in self.specs}
 
 
-def _iterator_factory(dataset: Any, specs) -> tuple:
-    """Return (a function making a fresh iterator of raw samples, whether (x, y) labels are dropped)."""
+def _iterator_factory(dataset: Any, specs) -> Callable[[], Iterator]:
+    """Return a function making a fresh iterator of the dataset's raw samples."""
     if dataset is None:
         raise DatasetError("no representative dataset given")
     if is_tf_dataset(dataset):
-        single_input = specs is not None and len(specs) == 1
-        return (lambda: iter(dataset.as_numpy_iterator())), single_input
+        return lambda: iter(dataset.as_numpy_iterator())
     if isinstance(dataset, np.ndarray):
-        return (lambda: _split_array(dataset, specs)), False
+        return lambda: _split_array(dataset, specs)
     if isinstance(dataset, dict):
-        return (lambda: _split_dict(dataset)), False
+        return lambda: _split_dict(dataset)
     if isinstance(dataset, (list, tuple)):
-        return (lambda: iter(dataset)), False
+        return lambda: iter(dataset)
     if callable(dataset):
         def call() -> Iterator:
             produced = dataset()
@@ -134,10 +167,10 @@ def _iterator_factory(dataset: Any, specs) -> tuple:
                     f"make it a generator ({_HOW_TO})"
                 )
             return iter(produced)
-        return call, False
+        return call
     if hasattr(dataset, "__iter__"):
         iterator = iter(dataset)  # one-shot (a generator object): usable for one conversion
-        return (lambda: iterator), False
+        return lambda: iterator
     raise TypeError(
         f"a {type(dataset).__name__} cannot be a representative dataset: pass a generator function, "
         "a tf.data.Dataset, a NumPy array, a list of samples, or a dict of arrays keyed by input name"

@@ -76,7 +76,11 @@ def run_conversion(
     calibration = None
     if settings.uses_representative_dataset:
         calibration = CalibrationData(
-            settings.representative_dataset, source.input_specs(), by_name=source.feeds_by_name, on_sample=on_sample
+            settings.representative_dataset,
+            source.input_specs(),
+            by_name=source.feeds_by_name,
+            ordered=source.specs_ordered,
+            on_sample=on_sample,
         )
     notes = list(settings.notes)
     log_parts: list = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import linecache
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 # Frames in these packages are plumbing; the user's own code is whatever is left.
@@ -80,6 +80,9 @@ class ConversionError(RuntimeError):
         self.log = log
         super().__init__(self._message())
 
+    def __reduce__(self):  # keep the records when the error crosses from the worker
+        return (type(self), (self.summary, self.errors, self.log))
+
     def _message(self) -> str:
         lines = [self.summary]
         for error in self.errors[:10]:
@@ -116,6 +119,8 @@ class ConversionError(RuntimeError):
     def _repr_html_(self) -> str:
         from html import escape
 
+        if not self.errors:
+            return f"<div class='tfl-jupyter-error'><b>Conversion failed:</b> {escape(self.summary)}</div>"
         table = self.ops[["tf_op", "reason", "fix", "location"]].to_html(index=False, escape=True)
         return (
             f"<div class='tfl-jupyter-error'><b>Conversion failed:</b> {escape(self.summary)}"
@@ -156,9 +161,34 @@ def _blocking_op(data) -> BlockingOp:
     )
 
 
+def with_source_lines(error: ConversionError) -> ConversionError:
+    """Fill in source lines this process can read and another could not (notebook cells).
+
+    A worker process has no copy of the kernel's cells in its ``linecache``.
+    """
+    records = []
+    for record in error.errors:
+        location = record.location
+        if location is not None and not location.code:
+            code = linecache.getline(location.filename, location.line).strip()
+            record = replace(record, location=replace(location, code=code))
+        records.append(record)
+    return type(error)(error.summary, records, error.log)
+
+
 def _user_location(location) -> Optional[SourceLocation]:
-    """The innermost call-site frame that is the user's code, not a library's."""
-    for call in location.call:
+    """The line of the user's own code that created the op.
+
+    The converter gives call stacks outermost frame first; a frame with a name starts the
+    stack of the next enclosing call. The op's own stack is the first one, and its
+    innermost frame outside any library is the user's line.
+    """
+    first_stack = []
+    for position, call in enumerate(location.call):
+        if position and call.name:
+            break
+        first_stack.append(call)
+    for call in reversed(first_stack):
         filename = call.source.filename
         if not filename or _is_library_file(filename):
             continue

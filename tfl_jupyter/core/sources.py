@@ -41,13 +41,17 @@ class ModelSource:
     trackable: Any = field(default=None, repr=False, compare=False)
     signature_keys: Optional[tuple] = None
     tags: Optional[tuple] = None
+    input_order: Optional[tuple] = None  # positional input names, for a SavedModel exported from Keras
 
     def input_specs(self) -> Optional[list]:
         """The model's inputs (names, dtypes, shapes), or None where they cannot be known cheaply."""
         if self.kind == "keras":
             return _keras_input_specs(self.obj)
         if self.kind == "saved_model":
-            return _saved_model_input_specs(self.path, self.signature_keys, self.tags)
+            specs = _saved_model_input_specs(self.path, self.signature_keys, self.tags)
+            if specs and self.input_order and {s.name for s in specs} == set(self.input_order):
+                specs.sort(key=lambda spec: self.input_order.index(spec.name))
+            return specs
         if self.kind == "concrete_functions" and len(self.obj) == 1:
             return _concrete_function_input_specs(self.obj[0])
         return None
@@ -56,6 +60,11 @@ class ModelSource:
     def feeds_by_name(self) -> bool:
         """Whether calibration samples must be dicts keyed by input name (signature-based models)."""
         return self.kind == "saved_model"
+
+    @property
+    def specs_ordered(self) -> bool:
+        """Whether ``input_specs()`` is in the model's positional order (a signature's is not)."""
+        return self.kind != "saved_model" or self.input_order is not None
 
 
 def resolve_source(source: Any, *, signature_keys=None, tags=None) -> ModelSource:
@@ -244,6 +253,8 @@ def _saved_model_input_specs(path: str, signature_keys, tags) -> Optional[list]:
         raise ValueError(f"the SavedModel has no meta graph with tags {sorted(wanted_tags)}; it has {available}: pass tags=... (magic: --tags)")
     signatures = {k: v for k, v in graphs[0].signature_def.items() if not k.startswith("__")}
     keys = list(signature_keys or signatures)  # the converter takes every signature by default
+    if not signature_keys and set(keys) == {"serve", "serving_default"}:
+        keys = ["serving_default"]  # a model.export() artifact: the converter keeps only this one
     missing = [k for k in keys if k not in signatures]
     if missing:
         raise ValueError(

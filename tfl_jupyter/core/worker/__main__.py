@@ -1,0 +1,88 @@
+"""The worker process: ``python -m tfl_jupyter.core.worker FD``, FD being its end of the pipe."""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import os
+import sys
+from dataclasses import replace
+from multiprocessing.connection import Connection
+
+from ..datasets import DatasetError, SampleStream
+from ..engine import run_conversion
+from ..tensorflow_import import import_tensorflow
+from .protocol import ConversionJob, portable_exception, resident_bytes
+
+
+def main(argv) -> None:
+    """Serve conversions until the kernel says ``exit`` or closes the pipe."""
+    connection = Connection(int(argv[1]))
+    faulthandler.enable()  # a native crash leaves a Python stack in the output the kernel reports
+    import_tensorflow()  # pay TensorFlow's start-up now, while the kernel is still exporting
+    connection.send(("ready", resident_bytes()))
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "exit":
+            return
+        if message[0] == "convert":
+            _convert(connection, message[1])
+
+
+def _convert(connection: Connection, job: ConversionJob) -> None:
+    try:
+        settings = job.settings
+        if job.has_samples:
+            stream = SampleStream(lambda: _remote_samples(connection), from_tf_data=job.samples_from_tf_data)
+            settings = replace(settings, representative_dataset=stream)
+        source_description = job.description
+        from ..sources import ModelSource
+
+        source = ModelSource(
+            kind="saved_model",
+            description=source_description,
+            path=job.saved_model_dir,
+            signature_keys=job.signature_keys,
+            tags=job.tags,
+            input_order=job.input_order,
+        )
+        customize = (lambda converter: _inject_fault(job.fault)) if job.fault else None
+        output = run_conversion(
+            source, settings, customize=customize, on_sample=lambda n: connection.send(("progress", n))
+        )
+        connection.send(("done", output, resident_bytes()))
+    except BaseException as exc:  # everything goes back to the kernel; the worker lives on
+        connection.send(("error", portable_exception(exc), resident_bytes()))
+
+
+def _remote_samples(connection: Connection):
+    while True:
+        connection.send(("next_sample",))
+        reply = connection.recv()
+        if reply[0] == "sample":
+            yield reply[1]
+        elif reply[0] == "sample_error":
+            raise DatasetError(reply[1])
+        else:
+            return
+
+
+def _inject_fault(fault: str) -> None:
+    """Die the way native code dies (tests only)."""
+    if fault == "abort":
+        os.abort()
+    if fault == "segfault":
+        ctypes.string_at(0)
+    if fault == "exit":
+        os._exit(3)
+    if fault == "hang":
+        import time
+
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,53 @@
+"""What the kernel and the worker say to each other over their pipe (pickled tuples).
+
+kernel -> worker: ("convert", ConversionJob) | ("sample", raw_sample) | ("end_of_samples",)
+                  | ("sample_error", message) | ("exit",)
+worker -> kernel: ("ready", rss_bytes) | ("next_sample",) | ("progress", samples_seen)
+                  | ("done", ConverterOutput, rss_bytes) | ("error", exception, rss_bytes)
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Optional
+
+from ..settings import ConversionSettings
+
+
+@dataclass(frozen=True)
+class ConversionJob:
+    """One conversion for the worker. ``settings.representative_dataset`` is None: samples are
+    streamed on request instead (``has_samples``)."""
+
+    saved_model_dir: str
+    signature_keys: Optional[tuple]
+    tags: Optional[tuple]
+    input_order: Optional[tuple]
+    description: str
+    settings: ConversionSettings
+    has_samples: bool
+    samples_from_tf_data: bool
+    fault: Optional[str] = None  # tests only: "abort", "segfault" or "exit" mid-conversion
+
+
+def portable_exception(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a ConversionError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        from ..errors import ConversionError
+
+        return ConversionError(f"the converter failed: {type(exc).__name__}: {str(exc).strip()[:300]}")
+
+
+def resident_bytes() -> int:
+    """This process's resident memory, from /proc (0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            import os
+
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
