@@ -160,3 +160,11 @@ def test_help_documents_every_flag_with_examples(shell):
 def test_help_is_what_the_question_mark_shows(shell, capsys):
     shell.run_cell("%tflite_convert?")
     assert "--representative_dataset" in capsys.readouterr().out
+
+
+def test_ops_flag_shows_the_support_tables(shell, capsys):
+    capsys.readouterr()
+    value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib --ops")
+    printed = capsys.readouterr().out
+    assert error is None and value is not None
+    assert "FULLY_CONNECTED" in printed and "xnnpack" in printed

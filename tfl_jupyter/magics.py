@@ -112,7 +112,8 @@ class TFLiteMagics(Magics):
         if args.ops:
             from .core.op_support import style_ops
 
-            display(style_ops(result.op_summary), style_ops(result.ops))
+            for table in (result.op_summary, result.ops):
+                display({"text/html": style_ops(table).to_html(), "text/plain": table.to_string()}, raw=True)
         if args.show_log:
             print(result.log, file=sys.stderr)
         return result

@@ -1,0 +1,230 @@
+"""Tiny real TFLite models for the reader / op-support / inspect tests.
+
+Each builder converts a model built here with the raw ``tf.lite.TFLiteConverter`` and is
+cached for the whole test session (several test modules share them), so every model is
+converted once. TensorFlow is imported lazily, inside the builders.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+INPUT_SHAPE = (1, 16, 16, 3)
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _representative(shapes, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def generator():
+        for _ in range(n):
+            yield [rng.random(s, dtype=np.float32) for s in shapes]
+
+    return generator
+
+
+def _cnn():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE[1:], batch_size=1),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.DepthwiseConv2D(3),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(32, 1),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10),
+        keras.layers.Softmax(),
+    ])
+
+
+def _convert_keras(model, **attrs):
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    for key, value in attrs.items():
+        setattr(converter, key, value)
+    return converter.convert()
+
+
+@functools.lru_cache(maxsize=None)
+def float_cnn() -> bytes:
+    """Conv / depthwise / pooling / mean / dense / softmax, float32 (a chain)."""
+    return _convert_keras(_cnn())
+
+
+@functools.lru_cache(maxsize=None)
+def int8_cnn() -> bytes:
+    """The CNN with full-integer int8 quantization (float I/O: QUANTIZE/DEQUANTIZE)."""
+    tf = _tf()
+    return _convert_keras(_cnn(), optimizations=[tf.lite.Optimize.DEFAULT],
+                          representative_dataset=_representative([INPUT_SHAPE]))
+
+
+@functools.lru_cache(maxsize=None)
+def int16x8_cnn() -> bytes:
+    """The CNN with int16 activations and int8 weights."""
+    tf = _tf()
+    tf_model = _cnn()
+    converter = tf.lite.TFLiteConverter.from_keras_model(tf_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _representative([INPUT_SHAPE])
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    return converter.convert()
+
+
+@functools.lru_cache(maxsize=None)
+def float16_cnn() -> bytes:
+    """The CNN with float16 weights (DEQUANTIZE ops feeding float32 kernels)."""
+    tf = _tf()
+    tf_model = _cnn()
+    converter = tf.lite.TFLiteConverter.from_keras_model(tf_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+@functools.lru_cache(maxsize=None)
+def dynamic_range_cnn() -> bytes:
+    """The CNN with post-training dynamic-range quantization (int8 weights only)."""
+    tf = _tf()
+    return _convert_keras(_cnn(), optimizations=[tf.lite.Optimize.DEFAULT])
+
+
+def _convert_function(fn, *, select_tf_ops=False, allow_custom_ops=False, **attrs):
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [fn.get_concrete_function()], fn)
+    if select_tf_ops:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                               tf.lite.OpsSet.SELECT_TF_OPS]
+    converter.allow_custom_ops = allow_custom_ops
+    for key, value in attrs.items():
+        setattr(converter, key, value)
+    return converter.convert()
+
+
+def _string_fn():
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.string)])
+    def string_length(x):
+        return tf.cast(tf.strings.length(x), tf.float32) * 2.0
+
+    return string_length
+
+
+@functools.lru_cache(maxsize=None)
+def flex_model() -> bytes:
+    """tf.strings.length through the Select TF ops (Flex) runtime, then a builtin MUL."""
+    return _convert_function(_string_fn(), select_tf_ops=True)
+
+
+@functools.lru_cache(maxsize=None)
+def custom_model() -> bytes:
+    """The same graph with allow_custom_ops: StringLength becomes a custom op."""
+    return _convert_function(_string_fn(), allow_custom_ops=True)
+
+
+@functools.lru_cache(maxsize=None)
+def while_model() -> bytes:
+    """A tf.while_loop: WHILE with cond/body subgraphs (a multi-subgraph model)."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def loop(x):
+        i = tf.constant(0)
+        _, y = tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * 2.0 + 1.0), (i, x))
+        return y
+
+    return _convert_function(loop)
+
+
+@functools.lru_cache(maxsize=None)
+def cumsum_model() -> bytes:
+    """CUMSUM on float32 (GPU-compatible) and on int32 (not), plus a 5-D ADD."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32),
+                                  tf.TensorSpec([1, 8], tf.int32),
+                                  tf.TensorSpec([1, 2, 2, 2, 3], tf.float32)])
+    def model(x, k, v):
+        return tf.math.cumsum(x, axis=1), tf.math.cumsum(k, axis=1), v + tf.ones([1, 2, 2, 2, 3])
+
+    return _convert_function(model)
+
+
+@functools.lru_cache(maxsize=None)
+def logical_model() -> bytes:
+    """GREATER feeding a CAST to float (GPU takes both), and a bare LESS output."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4, 4, 3], tf.float32)])
+    def model(x):
+        mask = tf.cast(x > 0.5, tf.float32)
+        return x * mask, x < 0.25
+
+    return _convert_function(model)
+
+
+def all_models() -> dict:
+    """Every test model by name."""
+    return {
+        "float_cnn": float_cnn(), "int8_cnn": int8_cnn(), "int16x8_cnn": int16x8_cnn(),
+        "float16_cnn": float16_cnn(), "dynamic_range_cnn": dynamic_range_cnn(),
+        "flex_model": flex_model(), "custom_model": custom_model(),
+        "while_model": while_model(), "cumsum_model": cumsum_model(),
+        "logical_model": logical_model(),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def concat_model() -> bytes:
+    """A CONCATENATION of five tensors (long tensor lists to fold in the display)."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4, 4, 3], tf.float32)])
+    def model(x):
+        return tf.concat([x, x * 2.0, x * 3.0, x * 4.0, x * 5.0], axis=3)
+
+    return _convert_function(model)
+
+
+def delegated_by_xnnpack(model_bytes: bytes) -> set:
+    """Indices of the subgraph-0 operators the runtime's default delegate replaced.
+
+    Reads the DELEGATE nodes the LiteRT interpreter adds when XNNPACK takes a
+    partition: every node on a path from a partition's outputs back to its inputs
+    ran inside it. Only call this on models that are known to be valid.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes)
+    interpreter.allocate_tensors()
+    details = interpreter._get_ops_details()  # noqa: SLF001 - the only per-node view
+    producer = {}
+    for node in details:
+        if node["op_name"] != "DELEGATE":
+            for t in node["outputs"]:
+                producer[int(t)] = node["index"]
+    taken = set()
+    for node in details:
+        if node["op_name"] != "DELEGATE":
+            continue
+        boundary = {int(t) for t in node["inputs"]}
+        stack = [int(t) for t in node["outputs"]]
+        while stack:
+            t = stack.pop()
+            if t in boundary or t not in producer or producer[t] in taken:
+                continue
+            taken.add(producer[t])
+            stack.extend(int(x) for x in details[producer[t]]["inputs"] if x >= 0)
+    return taken
