@@ -97,14 +97,18 @@ class TFLiteMagics(Magics):
             options["customize_source"] = cell
         from .core.convert import convert
 
+        progress = None if args.quiet else _calibration_progress(options.get("representative_dataset"))
         try:
-            result = convert(source, source_name=source_name, **options)
+            result = convert(source, source_name=source_name, on_sample=progress, **options)
         except ConversionError as error:
             self.shell.user_ns["_tflite_error"] = error
             display(error)
             return None
         except (ValueError, TypeError, ImportError, TimeoutError) as error:
             raise UsageError(str(error)) from None
+        finally:
+            if progress is not None:
+                progress.close()
         if args.output:
             self.shell.user_ns[args.output] = result
         if args.quiet:
@@ -194,6 +198,31 @@ class TFLiteMagics(Magics):
                     namespace["converter"] = previous
 
         return run_cell_body
+
+
+def _calibration_progress(dataset):
+    """A progress bar for calibrating with ``dataset``, or None without one."""
+    return None if dataset is None else _CalibrationProgress(dataset)
+
+
+class _CalibrationProgress:
+    """A ``tqdm.auto`` bar over calibration samples, fed by the converter's ``on_sample``."""
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+        self._bar = None
+
+    def __call__(self, samples_seen: int) -> None:
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            total = len(self._dataset) if hasattr(self._dataset, "__len__") and not isinstance(self._dataset, dict) else None
+            self._bar = tqdm(total=total, desc="calibrating", unit="sample", leave=False)
+        self._bar.update(samples_seen - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _literal(text):

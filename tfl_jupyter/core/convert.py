@@ -34,6 +34,7 @@ def convert(
     capture_log: bool = True,
     in_process: bool = False,
     timeout: Optional[float] = None,
+    on_sample: Optional[Callable[[int], None]] = None,
     **converter_attrs: Any,
 ) -> ConversionResult:
     """Convert a TensorFlow model to TensorFlow Lite.
@@ -78,6 +79,8 @@ def convert(
         there is no timeout. ``customize`` (the cell form of the magic) implies it.
     timeout : float, optional
         Stop the conversion after this many seconds (worker only).
+    on_sample : callable, optional
+        Called with the number of calibration samples fed so far (for progress bars).
     **converter_attrs
         Any other converter attribute, e.g. ``experimental_enable_resource_variables=True``
         or ``_experimental_disable_per_channel=True``.
@@ -114,9 +117,9 @@ def convert(
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
     output = None
     if not in_process and customize is None and capture_log:
-        output = convert_in_worker(model_source, settings, timeout=timeout)
+        output = convert_in_worker(model_source, settings, timeout=timeout, on_sample=on_sample)
     if output is None:
-        output = run_conversion(model_source, settings, customize=customize, capture=capture_log)
+        output = run_conversion(model_source, settings, customize=customize, capture=capture_log, on_sample=on_sample)
     written = str(write_atomically(output_file, output.tflite_model)) if output_file is not None else None
     return ConversionResult(
         tflite_model=output.tflite_model,

@@ -246,3 +246,36 @@ def _first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()[:300]
     return type(exc).__name__
+
+
+def build_converter(source: ModelSource, settings: ConversionSettings, *, on_sample: Optional[Callable[[int], None]] = None):
+    """A ``tf.lite.TFLiteConverter`` for ``source``, configured with ``settings``, not yet run.
+
+    For tools that drive the converter themselves, e.g. ``QuantizationDebugger`` or a
+    calibrate-only run. The representative dataset is checked and wrapped as for
+    :func:`run_conversion`.
+
+    Parameters
+    ----------
+    source : ModelSource
+    settings : ConversionSettings
+    on_sample : callable, optional
+        Called with the number of calibration samples fed so far.
+
+    Returns
+    -------
+    tf.lite.TFLiteConverter
+    """
+    tf = import_tensorflow()
+    calibration = None
+    if settings.uses_representative_dataset:
+        calibration = CalibrationData(
+            settings.representative_dataset,
+            source.input_specs(),
+            by_name=source.feeds_by_name,
+            ordered=source.specs_ordered,
+            on_sample=on_sample,
+        )
+    converter, _ = _make_converter(tf, source)
+    _configure(tf, converter, settings, calibration)
+    return converter

@@ -109,8 +109,10 @@ class ConversionResult:
         raise NotImplementedError("compare() is not available yet in this version of tfl_jupyter")
 
     def netron(self):
-        """Show the graph inline (arrives with the Netron viewer)."""
-        raise NotImplementedError("netron() is not available yet in this version of tfl_jupyter")
+        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`)."""
+        from ..netron_display import show_netron  # IPython and widgets only when asked
+
+        return show_netron(self)
 
     def __repr__(self) -> str:
         return "\n".join(self._summary_lines())
