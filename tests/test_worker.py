@@ -144,3 +144,13 @@ def test_worker_and_in_process_agree(tiny_model, calib):
         (t.dtype, t.shape_signature, t.scale) for t in in_process.inputs + in_process.outputs
     ]
     assert [op.op for op in in_worker.model.subgraphs[0].operators] == [op.op for op in in_process.model.subgraphs[0].operators]
+
+
+def test_native_work_on_untrusted_input_runs_in_the_worker():
+    import ctypes
+    import os
+
+    assert WORKER.call(os.getpid) != os.getpid()
+    with pytest.raises(tj.WorkerDied, match="SIGSEGV"):
+        WORKER.call(ctypes.string_at, 0)  # what a hostile .tflite can do to the interpreter
+    assert WORKER.call(os.path.join, "a", "b") == os.path.join("a", "b")

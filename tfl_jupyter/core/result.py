@@ -104,9 +104,57 @@ class ConversionResult:
 
         return str(write_atomically(path, self.tflite_model))
 
-    def compare(self, samples=None, n: int = 100):
-        """Compare float and converted outputs (arrives with the comparison feature)."""
-        raise NotImplementedError("compare() is not available yet in this version of tfl_jupyter")
+    def compare(self, samples=None, n: int = 100, *, float_tflite: bool = False, signature_key=None,
+                batch_size=None, progress=None):
+        """Run the source model and this ``.tflite`` on the same inputs and measure the difference.
+
+        Parameters
+        ----------
+        samples : array, list, dict by input name, tf.data.Dataset or generator function, optional
+            Default: the representative dataset, else inputs generated from the signature.
+        n : int or None
+            At most this many samples.
+        float_tflite : bool
+            Also compare a float ``.tflite``, to split conversion error from quantization error.
+        signature_key : str, optional
+            For models with several signatures.
+        batch_size : int, optional
+            Samples per batch (default: about 4 MB of input).
+        progress : bool, optional
+            Progress bars (None: for long runs only).
+
+        Returns
+        -------
+        tfl_jupyter.core.compare.Comparison
+            ``.summary`` (one row per output), ``.layers`` (per-layer error, lazy),
+            ``.plot()``, ``.requantize()``.
+        """
+        from .compare import compare
+
+        return compare(self, samples, n, float_tflite=float_tflite, signature_key=signature_key,
+                       batch_size=batch_size, progress=progress)
+
+    def requantize(self, denylist=(), *, samples=None, n: int = 100, progress=None):
+        """Quantize again keeping ``denylist`` in float, and compare before and after on the same samples.
+
+        Parameters
+        ----------
+        denylist : str, sequence of str, or rows of ``.compare().layers``
+            Op types (e.g. ``"MEAN"``) and/or tensor names (the ``tensor`` column of ``.layers``).
+        samples, n
+            As for :meth:`compare`.
+        progress : bool, optional
+            Progress bars.
+
+        Returns
+        -------
+        tfl_jupyter.core.compare.Requantized
+            ``.result`` (a new ConversionResult whose notes say what stayed float),
+            ``.comparison`` and ``.baseline``; unpacks as ``new_result, comparison``.
+        """
+        from .compare import requantize
+
+        return requantize(self, denylist, samples=samples, n=n, progress=progress)
 
     def netron(self):
         """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`)."""

@@ -1,9 +1,14 @@
-"""The worker process: ``python -m tfl_jupyter.core.worker FD``, FD being its end of the pipe."""
+"""The worker process: ``python -m tfl_jupyter.core.worker FD``, FD being its end of the pipe.
+
+It converts models, and runs functions that touch untrusted ``.tflite`` files natively
+(the interpreter), so that a crash takes down this process and not the kernel.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import faulthandler
+import importlib
 import os
 import sys
 from dataclasses import replace
@@ -30,6 +35,8 @@ def main(argv) -> None:
             return
         if message[0] == "convert":
             _convert(connection, message[1])
+        elif message[0] == "call":
+            _call(connection, *message[1:])
 
 
 def _convert(connection: Connection, job: ConversionJob) -> None:
@@ -55,6 +62,16 @@ def _convert(connection: Connection, job: ConversionJob) -> None:
         )
         connection.send(("done", output, resident_bytes()))
     except BaseException as exc:  # everything goes back to the kernel; the worker lives on
+        connection.send(("error", portable_exception(exc), resident_bytes()))
+
+
+def _call(connection: Connection, target: str, args: tuple, kwargs: dict) -> None:
+    """Run ``module:function`` here, where a native crash cannot reach the kernel."""
+    try:
+        module_name, _, function_name = target.partition(":")
+        function = getattr(importlib.import_module(module_name), function_name)
+        connection.send(("done", function(*args, **kwargs), resident_bytes()))
+    except BaseException as exc:
         connection.send(("error", portable_exception(exc), resident_bytes()))
 
 

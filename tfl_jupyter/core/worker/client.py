@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -86,17 +87,18 @@ class ConversionWorker:
         ConversionCancelled
             Interrupted (kernel interrupt or :meth:`cancel`); the worker was stopped.
         """
-        if not self._busy.acquire(blocking=False):
-            raise RuntimeError("a conversion is already running in this kernel: wait for it, or cancel it")
-        try:
-            self._cancelled.clear()
-            self.start()
-            return self._exchange(job, samples, timeout, on_sample)
-        except KeyboardInterrupt:
-            self.stop(force=True)
-            raise ConversionCancelled("conversion interrupted; the worker was stopped (the next conversion starts a fresh one)") from None
-        finally:
-            self._busy.release()
+        with self._exclusive():
+            return self._exchange(("convert", job), samples, timeout, on_sample)
+
+    def call(self, function, *args, timeout: Optional[float] = None, **kwargs):
+        """Run a module-level ``function(*args, **kwargs)`` in the worker and return its result.
+
+        For work that runs native code on untrusted input (the interpreter on a ``.tflite``
+        file): a crash raises :class:`WorkerDied` here instead of killing the kernel.
+        """
+        target = f"{function.__module__}:{function.__qualname__}"
+        with self._exclusive():
+            return self._exchange(("call", target, args, kwargs), None, timeout, None)
 
     def cancel(self) -> None:
         """Stop a running conversion from another thread (the panel's Cancel)."""
@@ -119,11 +121,28 @@ class ConversionWorker:
                 process.wait()
         self._discard()
 
-    def _exchange(self, job, samples, timeout, on_sample):
+    @contextlib.contextmanager
+    def _exclusive(self):
+        """One job at a time; an interrupt stops the worker, since native code cannot be interrupted."""
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("the worker is busy with another conversion: wait for it, or cancel it")
+        try:
+            self._cancelled.clear()
+            self.start()
+            yield
+        except KeyboardInterrupt:
+            self.stop(force=True)
+            raise ConversionCancelled(
+                "conversion interrupted; the worker was stopped (the next conversion starts a fresh one)"
+            ) from None
+        finally:
+            self._busy.release()
+
+    def _exchange(self, request, samples, timeout, on_sample):
         deadline = time.monotonic() + timeout if timeout else None
         sample_iterator = None
         user_error = None
-        self._send(("convert", job))
+        self._send(request)
         while True:
             message = self._receive(deadline, timeout)
             kind = message[0]

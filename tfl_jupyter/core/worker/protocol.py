@@ -1,9 +1,10 @@
 """What the kernel and the worker say to each other over their pipe (pickled tuples).
 
-kernel -> worker: ("convert", ConversionJob) | ("sample", raw_sample) | ("end_of_samples",)
+kernel -> worker: ("convert", ConversionJob) | ("call", "module:function", args, kwargs)
+                  | ("sample", raw_sample) | ("end_of_samples",)
                   | ("sample_error", message) | ("exit",)
 worker -> kernel: ("ready", rss_bytes) | ("next_sample",) | ("progress", samples_seen)
-                  | ("done", ConverterOutput, rss_bytes) | ("error", exception, rss_bytes)
+                  | ("done", ConverterOutput or return value, rss_bytes) | ("error", exception, rss_bytes)
 """
 
 from __future__ import annotations
