@@ -121,33 +121,6 @@ def test_failed_conversion_shows_a_short_table_not_a_traceback(shell, capsys):
     assert shell.user_ns["_tflite_error"].errors[0].error_code == "ERROR_NEEDS_FLEX_OPS"
 
 
-@pytest.mark.parametrize(
-    "line, message",
-    [
-        ("%tflite_convert no_such_model", "neither a variable in this notebook nor an existing path"),
-        ("%tflite_convert", "no model given"),
-        ("%tflite_convert model --saved_model_dir x", "exactly one model"),
-        ("%tflite_convert model --quantize int8-full", "needs a representative dataset"),
-        ("%tflite_convert model --quantize int8 --representative_dataset nope", "no variable 'nope'"),
-        ("%tflite_convert model --quantize int9", "invalid choice"),
-        ("%tflite_convert model --bogus", "unrecognized arguments"),
-        ("%tflite_convert model --attr noequals", "NAME=VALUE"),
-        ("%tflite_convert model --experimental_new_converter maybe", "expected true or false"),
-        ("%tflite_convert model --output_file /no/such/dir/m.tflite", "does not exist"),
-        ("%tflite_convert model --quantize int8 --representative_dataset np_bad", "does not fit"),
-    ],
-)
-def test_mistakes_get_one_line_that_names_the_fix(shell, capsys, line, message):
-    shell.user_ns["np_bad"] = np.ones((4, 5), np.float32)
-    capsys.readouterr()
-    _, error = run(shell, line)
-    printed = capsys.readouterr()
-    text = printed.out + printed.err
-    assert message in text
-    assert "Traceback" not in text
-    assert error is not None  # the cell is marked failed
-
-
 def test_help_documents_every_flag_with_examples(shell):
     doc = shell.find_line_magic("tflite_convert").__doc__
     for flag in ("--saved_model_dir", "--keras_model_file", "--output_file", "--signature_keys", "--tags",
