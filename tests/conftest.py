@@ -100,3 +100,13 @@ def string_function(tf):
 def tensor_dtypes(result) -> set:
     """All tensor dtypes in the main subgraph of a ConversionResult."""
     return {tensor.dtype for tensor in result.model.subgraphs[0].tensors}
+
+
+@pytest.fixture(scope="session")
+def ipython():
+    """The one real IPython shell of the test session, with tfl_jupyter loaded."""
+    from IPython.testing.globalipapp import get_ipython, start_ipython
+
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "tfl_jupyter")
+    return shell

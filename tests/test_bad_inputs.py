@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from IPython.testing.globalipapp import start_ipython
 
 import tfl_jupyter as tj
 from tfl_jupyter.core.datasets import DatasetError
@@ -163,12 +162,10 @@ MAGIC_CASES = [
 
 
 @pytest.fixture(scope="module")
-def shell(tiny_model):
-    """A real IPython shell with the extension loaded."""
-    ip = start_ipython()
-    ip.run_line_magic("load_ext", "tfl_jupyter")
-    ip.user_ns.update(model=tiny_model, np_bad=np.ones((4, 5), np.float32))
-    return ip
+def shell(ipython, tiny_model):
+    """The real IPython shell, with a model and a dataset that does not fit it."""
+    ipython.user_ns.update(model=tiny_model, np_bad=np.ones((4, 5), np.float32))
+    return ipython
 
 
 @pytest.mark.parametrize("line, message", MAGIC_CASES, ids=[c[0].split(" ", 1)[-1] for c in MAGIC_CASES])

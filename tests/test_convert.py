@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import tfl_jupyter as tj
-from tfl_jupyter.core.datasets import DatasetError
 
 from conftest import tensor_dtypes
 

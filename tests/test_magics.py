@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 
-import numpy as np
 import pytest
-from IPython.testing.globalipapp import start_ipython
 
 from tfl_jupyter.core.result import ConversionResult
 
 
 @pytest.fixture(scope="module")
-def shell(tiny_model, calib, string_function, saved_model_dir, keras_files):
-    """A real IPython shell with the extension loaded and test models in its namespace."""
-    ip = start_ipython()
-    ip.run_line_magic("load_ext", "tfl_jupyter")
+def shell(ipython, tiny_model, calib, string_function, saved_model_dir, keras_files):
+    """The real IPython shell, with test models in its namespace."""
+    ip = ipython
     ip.user_ns.update(model=tiny_model, calib=calib, text_fn=string_function,
                       saved_dir=str(saved_model_dir), keras_file=str(keras_files[".keras"]))
     yield ip

@@ -47,11 +47,13 @@ def capture_output(enabled: bool = True):
     if not enabled:
         yield captured
         return
-    python_buffer = io.StringIO()
-    handler = logging.StreamHandler(python_buffer)
+    stdout_buffer, stderr_buffer = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(stderr_buffer)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     loggers = [logging.getLogger(name) for name in _LOGGER_NAMES]
-    saved_propagate = [logger.propagate for logger in loggers]
+    # The loggers' own handlers (TensorFlow's prints to the real stdout) are set aside, not
+    # just joined by ours, or the converter would still print into the cell.
+    saved = [(logger, list(logger.handlers), logger.propagate) for logger in loggers]
     with _FD_LOCK, tempfile.TemporaryFile(mode="w+b") as fd_sink, warnings.catch_warnings(
         record=True
     ) as caught:
@@ -59,16 +61,16 @@ def capture_output(enabled: bool = True):
         _flush_standard_streams()
         saved_fds = _redirect_fds(fd_sink.fileno())
         for logger in loggers:
-            logger.addHandler(handler)
+            logger.handlers = [handler]
             logger.propagate = False
         try:
-            with contextlib.redirect_stdout(python_buffer), contextlib.redirect_stderr(
-                python_buffer
-            ):
+            with contextlib.redirect_stdout(stdout_buffer), contextlib.redirect_stderr(stderr_buffer):
                 yield captured
         finally:
-            for logger, propagate in zip(loggers, saved_propagate):
-                logger.removeHandler(handler)
+            for logger, handlers, propagate in saved:
+                added = [h for h in logger.handlers if h is not handler and h not in handlers]
+                _point_back(added, {id(stdout_buffer): sys.stdout, id(stderr_buffer): sys.stderr})
+                logger.handlers = handlers + added
                 logger.propagate = propagate
             _flush_standard_streams()
             _restore_fds(saved_fds)
@@ -77,7 +79,16 @@ def capture_output(enabled: bool = True):
             warning_text = "".join(
                 f"{w.category.__name__}: {w.message}\n" for w in caught
             )
-            captured.text = python_buffer.getvalue() + warning_text + native_text
+            captured.text = stdout_buffer.getvalue() + stderr_buffer.getvalue() + warning_text + native_text
+
+
+def _point_back(handlers: list, streams: dict) -> None:
+    """Handlers created inside the block (TensorFlow makes its own on import) would keep
+    writing into our buffers for the rest of the session: give them the real streams."""
+    for added in handlers:
+        stream = getattr(added, "stream", None)
+        if id(stream) in streams:
+            added.setStream(streams[id(stream)])
 
 
 def _flush_standard_streams() -> None:

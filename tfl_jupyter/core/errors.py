@@ -80,6 +80,9 @@ class ConversionError(RuntimeError):
         self.log = log
         super().__init__(self._message())
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"Conversion failed: {self}")
+
     def __reduce__(self):  # keep the records when the error crosses from the worker
         return (type(self), (self.summary, self.errors, self.log))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import signal
@@ -254,4 +253,3 @@ def _to_numpy(sample):
 
 
 WORKER = ConversionWorker()
-atexit.register(WORKER.stop)

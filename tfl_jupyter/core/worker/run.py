@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from dataclasses import replace
 from typing import Callable, Optional
@@ -14,10 +15,20 @@ from ..sources import ModelSource
 from .cache import ResultCache
 from .client import WORKER
 from .fingerprints import dataset_fingerprint, text_fingerprint
-from .portable import make_portable
+from .portable import EXPORTS, make_portable
 from .protocol import ConversionJob
 
 RESULTS = ResultCache()
+
+
+def _shut_down() -> None:
+    """At exit: delete the exports first, then kill the worker (it would exit with its pipe
+    anyway). A kernel has a few seconds between a shutdown request and SIGTERM."""
+    EXPORTS.clear()
+    WORKER.stop(force=True)
+
+
+atexit.register(_shut_down)
 _ENTRY_POINTS = {"keras": "from_keras_model", "concrete_functions": "from_concrete_functions", "saved_model": "from_saved_model"}
 
 

@@ -1,0 +1,206 @@
+"""Every tutorial in notebooks/ runs end to end in a real kernel, and shows what it promises.
+
+Notebooks are executed with nbclient in a kernel on this interpreter (``sys.executable``),
+from a temporary copy of the notebooks folder, once per test session.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import AsyncKernelManager
+from kernel_support import ThisInterpreterKernelSpecs, kernel_env
+from nbclient import NotebookClient
+from traitlets import default
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(path.name for path in NOTEBOOKS_DIR.glob("*.ipynb"))
+QUICKSTART = "01_quickstart.ipynb"
+CELL_TIMEOUT_S = 300
+STARTUP_TIMEOUT_S = 120
+
+# What TensorFlow prints when nothing captures it: start-up chatter, absl/glog lines
+# ("W0000 00:00:1795650323.756248 6594 file.cc:364] ..."), the converter's own prints.
+TF_LOG_NOISE = [
+    re.compile(pattern, re.MULTILINE)
+    for pattern in (
+        r"oneDNN custom operations",
+        r"absl::InitializeLog",
+        r"^[IWEF]\d{4} \d\d:\d\d:\d\d",
+        r"\w+\.cc:\d+\]",
+        r"fully_quantize: \d",
+        r"This TensorFlow binary is optimized",
+        r"\w+Warning: ",
+        r"^(INFO|WARNING|ERROR):tensorflow:",
+    )
+]
+
+
+class ThisInterpreterKernelManager(AsyncKernelManager):
+    """nbclient's kernel manager, pinned to this interpreter whatever kernelspecs are installed."""
+
+    @default("kernel_spec_manager")
+    def _kernel_spec_manager_default(self):
+        return ThisInterpreterKernelSpecs(data_dir=self.data_dir)
+
+
+def execute_notebook(nb, workdir: Path, temp_dir: Path):
+    """Run every cell of ``nb`` in place (cwd ``workdir``); raise CellExecutionError on a cell error."""
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=ThisInterpreterKernelManager,
+        timeout=CELL_TIMEOUT_S,
+        startup_timeout=STARTUP_TIMEOUT_S,
+        resources={"metadata": {"path": str(workdir)}},
+        shutdown_kernel="immediate",
+    )
+    client.execute(env=kernel_env(temp_dir))
+    return nb
+
+
+def output_text(output) -> str:
+    """All the text of one cell output: stream text, text/plain, text/html, or the error."""
+    if output.output_type == "stream":
+        return output.text
+    if output.output_type == "error":
+        return f"{output.ename}: {output.evalue}"
+    data = output.get("data", {})
+    return "\n".join(str(data[mime]) for mime in ("text/plain", "text/html") if mime in data)
+
+
+def cell_text(cell) -> str:
+    return "\n".join(output_text(output) for output in cell.get("outputs", []))
+
+
+def noise_in(text: str) -> list:
+    """The TensorFlow log lines (or fragments) found in ``text``."""
+    return [match.group(0) for pattern in TF_LOG_NOISE for match in pattern.finditer(text)]
+
+
+def find_cell(nb, first_line: str):
+    """The one code cell whose first source line is exactly ``first_line``."""
+    matches = [c for c in nb.cells if c.cell_type == "code" and c.source.splitlines()[:1] == [first_line]]
+    assert len(matches) == 1, f"expected one cell starting with {first_line!r}, found {len(matches)}"
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def notebook_copy(tmp_path_factory):
+    """A temporary copy of notebooks/, so that executing a notebook never writes into the repo."""
+    workdir = tmp_path_factory.mktemp("notebooks")
+    shutil.copytree(NOTEBOOKS_DIR, workdir, dirs_exist_ok=True)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def kernel_temp_dir(tmp_path_factory):
+    """The TMPDIR of the kernels these tests start."""
+    return tmp_path_factory.mktemp("kernel-tmp")
+
+
+@pytest.fixture(scope="module")
+def run_notebook(notebook_copy, kernel_temp_dir):
+    """``run_notebook(name)`` -> the executed notebook; each notebook runs once per module.
+
+    A failed run is remembered too, so the tests that read its outputs fail at once.
+    """
+    outcomes = {}
+
+    def run(name: str):
+        if name not in outcomes:
+            nb = nbformat.read(notebook_copy / name, as_version=4)
+            try:
+                outcomes[name] = execute_notebook(nb, notebook_copy, kernel_temp_dir)
+            except Exception as error:
+                outcomes[name] = error
+        if isinstance(outcomes[name], Exception):
+            raise outcomes[name]
+        return outcomes[name]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def quickstart(run_notebook):
+    """The executed quickstart notebook."""
+    return run_notebook(QUICKSTART)
+
+
+def test_notebooks_folder_has_the_quickstart():
+    assert QUICKSTART in NOTEBOOKS
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_stored_clean(name):
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"cells {dirty} were stored with outputs: clear them before committing"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_end_to_end_and_leaves_no_files(name, run_notebook, notebook_copy):
+    nb = run_notebook(name)  # raises CellExecutionError, naming the cell, on any error
+    original = {p.relative_to(NOTEBOOKS_DIR) for p in NOTEBOOKS_DIR.rglob("*")}
+    after = {p.relative_to(notebook_copy) for p in notebook_copy.rglob("*")}
+    assert after <= original, f"{name} left files next to itself: {sorted(after - original)}"
+    executed = [c for c in nb.cells if c.cell_type == "code" and c.execution_count]
+    assert len(executed) == sum(c.cell_type == "code" for c in nb.cells)
+
+
+def test_noise_check_sees_what_native_code_prints(notebook_copy, kernel_temp_dir):
+    """The log-noise assertion is only meaningful if fd-level output reaches cell outputs."""
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('import os, time\nos.write(2, b"W0000 00:00:1.5 42 fake.cc:7] native\\n")\ntime.sleep(0.5)')]
+    )
+    executed = execute_notebook(nb, notebook_copy, kernel_temp_dir)
+    assert noise_in(cell_text(executed.cells[0])), cell_text(executed.cells[0])
+
+
+def _calls_tfl_jupyter_only(cell) -> bool:
+    """Cells that call TensorFlow directly (e.g. ``model.export``) may print TensorFlow's own logs."""
+    return cell.cell_type == "code" and ".export(" not in cell.source
+
+
+def test_quickstart_shows_no_tensorflow_log_noise(quickstart):
+    noisy = {i: noise_in(cell_text(c)) for i, c in enumerate(quickstart.cells) if _calls_tfl_jupyter_only(c)}
+    noisy = {i: found for i, found in noisy.items() if found}
+    assert not noisy, f"TensorFlow log output leaked into cells: {noisy}"
+
+
+def test_quickstart_int8_full_shows_int8_io_with_scale_and_zero_point(quickstart):
+    text = cell_text(find_cell(quickstart, "%tflite_convert model --quantize int8-full --representative_dataset calib -o r8_full"))
+    assert re.search(r"input .*: int8\[-1, 32, 32, 3\] scale [\d.e-]+, zero point -?\d+", text), text
+    assert re.search(r"output .*: int8\[-1, 10\] scale [\d.e-]+, zero point -?\d+", text), text
+
+
+def test_quickstart_failed_conversion_shows_blocking_op_not_traceback(quickstart):
+    cell = find_cell(quickstart, "%tflite_convert text_length")
+    text = cell_text(cell)
+    assert [o.output_type for o in cell.outputs] == ["display_data"], text
+    assert "Conversion failed" in text and "tf.StringLength" in text, text
+    assert "SELECT_TF_OPS" in text and "Traceback" not in text, text
+    # The location is the user's line that created the op, not the magic call.
+    assert "return tf.strings.length(text)" in text, text
+
+
+@pytest.mark.parametrize(
+    "first_line, expected",
+    [
+        ("%tflite_convert text_length --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS -o r_text", r"input\s+\S*text\S*: string\[-1\]"),
+        ("%tflite_convert model --quantize dynamic --output_file {out}/model_dynamic.tflite", r"saved to \S+/model_dynamic\.tflite"),
+        ("print(r2.code)", r"# from the %%tflite_convert cell:\nconverter\._experimental_disable_per_channel = True\ntflite_model = converter\.convert\(\)"),
+        ("%tflite_convert --saved_model_dir {saved_model_dir} --quantize dynamic -o r_saved", r"via from_saved_model"),
+        ("workdir.cleanup()", r"^False$"),
+    ],
+    ids=["flex-fix", "output-file", "cell-magic-code", "saved-model", "temp-dir-removed"],
+)
+def test_quickstart_cell_output(quickstart, first_line, expected):
+    text = cell_text(find_cell(quickstart, first_line))
+    assert re.search(expected, text, re.MULTILINE), text
