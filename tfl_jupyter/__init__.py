@@ -15,22 +15,26 @@ __version__ = "0.1.0"
 __all__ = [
     "convert",
     "inspect",
+    "sweep",
     "ConversionError",
     "ConversionResult",
     "WorkerDied",
     "ConversionCancelled",
     "demo_model",
     "demo_samples",
+    "panel",
 ]
 
 _LAZY = {
     "convert": ("tfl_jupyter.core.convert", "convert"),
     "inspect": ("tfl_jupyter.core.inspect", "inspect"),
+    "sweep": ("tfl_jupyter.core.compare", "sweep"),
     "ConversionResult": ("tfl_jupyter.core.result", "ConversionResult"),
     "WorkerDied": ("tfl_jupyter.core.worker.client", "WorkerDied"),
     "ConversionCancelled": ("tfl_jupyter.core.worker.client", "ConversionCancelled"),
     "demo_model": ("tfl_jupyter.demo", "demo_model"),
     "demo_samples": ("tfl_jupyter.demo", "demo_samples"),
+    "panel": ("tfl_jupyter.widgets.panel", "panel"),
 }
 
 

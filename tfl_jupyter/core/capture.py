@@ -82,6 +82,25 @@ def capture_output(enabled: bool = True):
             captured.text = stdout_buffer.getvalue() + stderr_buffer.getvalue() + warning_text + native_text
 
 
+def run_captured(log_parts: list, function, *args, enabled: bool = True):
+    """Return ``function(*args)``, appending what it printed to ``log_parts``, even if it raises.
+
+    Parameters
+    ----------
+    log_parts : list of str
+        Receives the captured text.
+    enabled : bool
+        With ``False`` the output is not captured.
+    """
+    captured = None
+    try:
+        with capture_output(enabled) as captured:
+            return function(*args)
+    finally:
+        if captured is not None:
+            log_parts.append(captured.text)
+
+
 def _point_back(handlers: list, streams: dict) -> None:
     """Handlers created inside the block (TensorFlow makes its own on import) would keep
     writing into our buffers for the rest of the session: give them the real streams."""

@@ -9,12 +9,13 @@ this module only.
 from __future__ import annotations
 
 import difflib
+import functools
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .capture import capture_output
+from .capture import run_captured
 from .datasets import CalibrationData, DatasetError
 from .errors import ConversionError, translate_converter_error
 from .settings import ConversionSettings
@@ -86,7 +87,7 @@ def run_conversion(
     log_parts: list = []
     try:
         tflite_model, entry_point = _convert_with_fallback(
-            tf, source, settings, calibration, customize, notes, _Quiet(capture, log_parts)
+            tf, source, settings, calibration, customize, notes, functools.partial(run_captured, log_parts, enabled=capture)
         )
     except _UserCodeFailed as failed:
         raise failed.original  # the cell body's own error, with its own traceback
@@ -118,23 +119,6 @@ class _UserCodeFailed(Exception):
     def __init__(self, original: BaseException):
         super().__init__(str(original))
         self.original = original
-
-
-class _Quiet:
-    """Run a call with its output captured, appending what it printed to ``log_parts``."""
-
-    def __init__(self, enabled: bool, log_parts: list):
-        self.enabled = enabled
-        self.log_parts = log_parts
-
-    def __call__(self, function, *args):
-        captured = None
-        try:
-            with capture_output(self.enabled) as captured:
-                return function(*args)
-        finally:
-            if captured is not None:
-                self.log_parts.append(captured.text)
 
 
 def _convert_with_fallback(tf, source, settings, calibration, customize, notes, quiet):

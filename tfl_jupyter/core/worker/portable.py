@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
-from ..capture import capture_output
+from ..capture import run_captured
 from ..sources import ModelSource
 from .fingerprints import concrete_function_fingerprint, directory_fingerprint, keras_model_fingerprint
 
@@ -103,27 +103,17 @@ def make_portable(source: ModelSource, log_parts: list) -> Optional[PortableSour
         model = source.obj
         fingerprint = "keras:" + keras_model_fingerprint(model)
         specs = source.input_specs() or []
-        folder = EXPORTS.directory(fingerprint, lambda path: _quietly(log_parts, _export_keras, model, path))
+        folder = EXPORTS.directory(fingerprint, lambda path: run_captured(log_parts, _export_keras, model, path))
         return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
     if source.kind == "concrete_functions" and len(source.obj) == 1:
         function = source.obj[0]
         fingerprint = "function:" + concrete_function_fingerprint(function)
         specs = source.input_specs() or []
         folder = EXPORTS.directory(
-            fingerprint, lambda path: _quietly(log_parts, _save_function, function, source.trackable, path)
+            fingerprint, lambda path: run_captured(log_parts, _save_function, function, source.trackable, path)
         )
         return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
     return None
-
-
-def _quietly(log_parts: list, function, *args):
-    captured = None
-    try:
-        with capture_output() as captured:
-            return function(*args)
-    finally:
-        if captured is not None:
-            log_parts.append(captured.text)
 
 
 def _export_keras(model, path: str) -> None:
