@@ -54,6 +54,7 @@ class TFLiteMagics(Magics):
     @argument("--timeout", metavar="SECONDS", type=float, help="Stop the conversion after this many seconds.")
     @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
+    @argument("--netron", action="store_true", help="Also show the model's graph inline (Netron, served by your Jupyter server).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
     @argument("--quiet", action="store_true", help="Convert and store without displaying anything.")
@@ -76,7 +77,7 @@ class TFLiteMagics(Magics):
             %tflite_convert model -o r
             %tflite_convert model --quantize dynamic --output_file model.tflite
             %tflite_convert model --quantize int8 --representative_dataset x_calib -o r8
-            %tflite_convert model --quantize int8-full --representative_dataset gen --ops
+            %tflite_convert model --quantize int8-full --representative_dataset gen --ops --netron
             %tflite_convert --saved_model_dir export/ --signature_keys serving_default
             %tflite_convert --keras_model_file model.keras --quantize float16
             %tflite_convert text_fn --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS
@@ -120,6 +121,10 @@ class TFLiteMagics(Magics):
                 display({"text/html": style_ops(table).to_html(), "text/plain": table.to_string()}, raw=True)
         if args.show_log:
             print(result.log, file=sys.stderr)
+        if args.netron:
+            from .netron_display import show_netron
+
+            show_netron(result)
         return result
 
     def _source(self, args):

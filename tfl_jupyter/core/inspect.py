@@ -61,10 +61,10 @@ class ModelReport:
         return self.model.io_tensors(0)[1]
 
     def netron(self):
-        """Open the model in the Netron viewer (not available yet)."""
-        raise NotImplementedError(
-            "the Netron viewer for tj.inspect(...) is coming in a later release; for now "
-            "save the model and open it at https://netron.app")
+        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`)."""
+        from ..netron_display import show_netron  # IPython and widgets only when asked
+
+        return show_netron(self)
 
     def _counts(self) -> dict:
         ops = self.ops

@@ -1,0 +1,106 @@
+"""``NetronView``: the model's graph in Netron, as an anywidget.
+
+The model's bytes go to the browser over the widget's comm; the front-end
+(``js/src/netron_view.js``) shows them in the Netron web app served by the Jupyter server
+extension (:mod:`tfl_jupyter.server`) at the page's own origin. The kernel opens no port,
+unless the front-end finds no such server (VS Code, an extension not enabled) and asks for
+the loopback fallback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import anywidget
+import traitlets
+
+from ..netron_display import DEFAULT_HEIGHT
+from ..server.assets import VIEWER_ROUTE
+from .model_summary import ModelSummary, summarize
+
+_BUNDLE = Path(__file__).resolve().parent.parent / "static" / "netron_view.js"
+
+
+class NetronView(anywidget.AnyWidget):
+    """An interactive Netron graph of one ``.tflite`` model.
+
+    Parameters
+    ----------
+    model_bytes : bytes
+        The model. Assigning new bytes later shows the new model in the same viewer.
+    filename : str
+        The name the viewer shows.
+    height : int
+        Height in pixels; the viewer also has "Taller" and "Full screen" buttons and a
+        resize handle.
+    viewer_route : str
+        Where the Jupyter server extension serves the viewer, under the server's base URL.
+        Empty: use the kernel's loopback server, as a front-end without the extension
+        (VS Code) does anyway.
+
+    Notes
+    -----
+    Besides the widget, the display data carries a short text and HTML summary of the
+    model, which is what a saved notebook shows where widgets do not run.
+    """
+
+    _esm = _BUNDLE
+    model_bytes = traitlets.Bytes(b"").tag(sync=True)
+    filename = traitlets.Unicode("model.tflite").tag(sync=True)
+    height = traitlets.Int(DEFAULT_HEIGHT).tag(sync=True)
+    viewer_route = traitlets.Unicode(VIEWER_ROUTE).tag(sync=True)
+    fallback_url = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, model_bytes: bytes = b"", filename: str = "model.tflite",
+                 height: int = DEFAULT_HEIGHT, **kwargs):
+        self._loopback = None  # before super().__init__, whose trait values notify observers
+        super().__init__(model_bytes=bytes(model_bytes), filename=filename, height=height,
+                         **kwargs)
+        self.on_msg(self._on_front_end_message)
+
+    @property
+    def summary(self) -> Optional[ModelSummary]:
+        """What the current model is (None while there is no valid model)."""
+        from ..core.tflite_reader import InvalidModelError
+
+        try:
+            return summarize(self.model_bytes, self.filename) if self.model_bytes else None
+        except InvalidModelError:  # Netron will say what is wrong; the repr must not fail
+            return None
+
+    @traitlets.observe("model_bytes")
+    def _model_changed(self, change) -> None:
+        if self._loopback is not None:  # the old server serves the old model
+            self._stop_loopback()
+            self._start_loopback()
+
+    def _on_front_end_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("event") == "need-loopback":
+            if self._loopback is None:
+                self._start_loopback()
+
+    def _start_loopback(self) -> None:
+        from ..server.loopback import LoopbackServer
+
+        self._loopback = LoopbackServer(self.model_bytes, self.filename)
+        self.fallback_url = self._loopback.url
+
+    def _stop_loopback(self) -> None:
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
+
+    def close(self) -> None:
+        """Close the widget and stop its fallback server, if it started one."""
+        self._stop_loopback()
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        summary = self.summary
+        if bundle is None or summary is None:
+            return bundle
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = {**data, "text/plain": summary.text(), "text/html": summary.html()}
+        return data, metadata
