@@ -137,3 +137,12 @@ def test_ops_flag_shows_the_support_tables(shell, capsys):
     printed = capsys.readouterr().out
     assert error is None and value is not None
     assert "FULLY_CONNECTED" in printed and "xnnpack" in printed
+
+
+def test_netron_flag_shows_the_graph_where_it_can(shell, capsys):
+    # A terminal IPython has no Jupyter server: the viewer is served on 127.0.0.1 with a token.
+    capsys.readouterr()
+    value, error = run(shell, "%tflite_convert model --netron")
+    printed = capsys.readouterr().out
+    assert error is None and value is not None
+    assert "http://127.0.0.1:" in printed
