@@ -146,3 +146,12 @@ def test_netron_flag_shows_the_graph_where_it_can(shell, capsys):
     printed = capsys.readouterr().out
     assert error is None and value is not None
     assert "http://127.0.0.1:" in printed
+
+
+def test_panel_flag_opens_the_panel_with_the_magic_settings(shell):
+    value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib --panel")
+    assert error is None
+    assert type(value).__name__ == "Panel"
+    assert value.result is None  # nothing converted until the user presses Convert
+    assert value.settings["quantize"] == "int8"
+    value.close()

@@ -53,6 +53,7 @@ class TFLiteMagics(Magics):
     @argument("--attr", metavar="NAME=VALUE", action="append", default=[], help="Set any other converter attribute; VALUE is a Python literal. Repeatable.")
     @argument("--timeout", metavar="SECONDS", type=float, help="Stop the conversion after this many seconds.")
     @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
+    @argument("--panel", action="store_true", help="Open the tuning panel on this model with these settings instead of converting.")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
     @argument("--netron", action="store_true", help="Also show the model's graph inline (Netron, served by your Jupyter server).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
@@ -83,6 +84,7 @@ class TFLiteMagics(Magics):
             %tflite_convert text_fn --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS
             %tflite_convert model --attr experimental_enable_resource_variables=True
             %tflite_convert big_model --quantize dynamic --timeout 600
+            %tflite_convert model --quantize int8 --representative_dataset x_calib --panel
 
             %%tflite_convert model --quantize int8 --representative_dataset x_calib -o r
             converter._experimental_disable_per_channel = True
@@ -93,6 +95,12 @@ class TFLiteMagics(Magics):
         args = parse_argstring(self.tflite_convert, line)
         source, source_name = self._source(args)
         options = self._options(args)
+        if args.panel:
+            if cell is not None and cell.strip():
+                raise UsageError("--panel has no cell form: use the line magic, then set anything else in the panel")
+            from .widgets.panel import panel as open_panel
+
+            return open_panel(source, source_name=source_name, **options)
         if cell is not None and cell.strip():
             options["customize"] = self._cell_runner(cell)
             options["customize_source"] = cell
