@@ -9,6 +9,7 @@ from .files import check_writable, write_atomically
 from .result import ConversionResult
 from .settings import resolve_settings
 from .sources import resolve_source
+from .worker.client import WORKER
 from .worker.run import convert_in_worker
 
 
@@ -114,9 +115,12 @@ def convert(
         check_writable(output_file)  # before minutes of conversion, not after
     if in_process and timeout is not None:
         raise ValueError("timeout needs the worker process: drop in_process=True, or drop the timeout")
+    worker_wanted = not in_process and customize is None and capture_log
+    if worker_wanted:
+        WORKER.start()  # it imports TensorFlow while this process resolves and exports the model
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
     output = None
-    if not in_process and customize is None and capture_log:
+    if worker_wanted:
         output = convert_in_worker(model_source, settings, timeout=timeout, on_sample=on_sample)
     if output is None:
         output = run_conversion(model_source, settings, customize=customize, capture=capture_log, on_sample=on_sample)
