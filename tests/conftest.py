@@ -97,11 +97,6 @@ def string_function(tf):
     return string_lengths
 
 
-def tensor_dtypes(result) -> set:
-    """All tensor dtypes in the main subgraph of a ConversionResult."""
-    return {tensor.dtype for tensor in result.model.subgraphs[0].tensors}
-
-
 @pytest.fixture(scope="session")
 def ipython():
     """The one real IPython shell of the test session, with tfl_jupyter loaded."""

@@ -157,6 +157,7 @@ MAGIC_CASES = [
     ("%tflite_convert model --quantize int8 --representative_dataset np_bad", "does not fit"),
     ("%tflite_convert model --timeout soon", "invalid float value"),
     ("%tflite_convert model --in_process --timeout 3", "timeout needs the worker"),
+    ("%%tflite_convert model --timeout 3\nconverter.allow_custom_ops = True\n", "the cell form"),
     ("%tflite_convert --keras_model_file /no/such.keras", "path not found"),
 ]
 

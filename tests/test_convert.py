@@ -9,7 +9,11 @@ import pytest
 
 import tfl_jupyter as tj
 
-from conftest import tensor_dtypes
+
+
+def tensor_dtypes(result) -> set:
+    """All tensor dtypes in the main subgraph of a ConversionResult."""
+    return {tensor.dtype for tensor in result.model.subgraphs[0].tensors}
 
 
 # ---- sources ---------------------------------------------------------------------------

@@ -18,10 +18,7 @@ from tfl_jupyter.core.tflite_reader import InvalidModelError
 
 from fuzzing import mutants
 
-try:
-    import conftest_ops as models
-except ImportError:  # tests/ imported as a package
-    from tests import conftest_ops as models
+import conftest_ops as models
 
 INSPECT_MUTANTS = 1200
 SECONDS_PER_INSPECT = 2.0

@@ -14,10 +14,7 @@ from tfl_jupyter.core.op_support import (
 )
 from tfl_jupyter.core.tflite_reader import read_model
 
-try:
-    import conftest_ops as models
-except ImportError:  # tests/ imported as a package
-    from tests import conftest_ops as models
+import conftest_ops as models
 
 
 def table(name: str) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from IPython.testing.globalipapp import start_ipython
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
@@ -44,9 +43,9 @@ def slow_samples(calib, delay=0.25):
 
 
 @pytest.fixture(scope="module")
-def shell(tiny_model, calib, string_function):
-    """A real IPython shell holding the test models and datasets under ``pm_*`` names."""
-    ip = start_ipython()
+def shell(ipython, tiny_model, calib, string_function):
+    """The real IPython shell, holding the test models and datasets under ``pm_*`` names."""
+    ip = ipython
     names = dict(
         pm_model=tiny_model, pm_calib=calib, pm_slow=slow_samples(calib), pm_text=string_function,
         pm_empty=np.empty((0, 8), np.float32), pm_wrong=np.zeros((4, 5), np.float32),
@@ -104,7 +103,7 @@ def test_import_stays_light_and_panel_is_public():
 def test_form_offers_the_notebooks_models_and_datasets(make_panel, shell, tiny_model):
     panel = make_panel(tiny_model)  # an object: found back under its variable name
     form = panel.form
-    assert form.source.value == "pm_model"
+    assert shell.user_ns[form.source.value] is tiny_model  # "pm_model", or another name for it
     assert {"pm_model", "pm_text"} <= set(form.source.options)
     assert "pm_calib" not in form.source.options and "pm_not_a_model" not in form.source.options
     assert {"pm_calib", "pm_slow", "pm_empty", "pm_wrong"} <= set(form.dataset.options)

@@ -17,10 +17,7 @@ from tfl_jupyter.core.tflite_reader import (
     read_model,
 )
 
-try:
-    import conftest_ops as models
-except ImportError:  # tests/ imported as a package
-    from tests import conftest_ops as models
+import conftest_ops as models
 
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
 

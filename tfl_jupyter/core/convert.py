@@ -113,9 +113,13 @@ def convert(
     )
     if output_file is not None:
         check_writable(output_file)  # before minutes of conversion, not after
-    if in_process and timeout is not None:
-        raise ValueError("timeout needs the worker process: drop in_process=True, or drop the timeout")
+    # The cell form's body needs the live converter, which only exists in this process.
     worker_wanted = not in_process and customize is None and capture_log
+    if timeout is not None and not worker_wanted:
+        raise ValueError(
+            "timeout needs the worker process, and this conversion runs in the kernel (in_process=True, "
+            "the cell form, or capture_log=False): drop the timeout, or those"
+        )
     if worker_wanted:
         WORKER.start()  # it imports TensorFlow while this process resolves and exports the model
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
