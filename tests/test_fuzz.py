@@ -55,3 +55,32 @@ def test_inspect_survives_every_mutant(originals):
         outcomes[outcome.split(":")[0]] += 1
     assert sum(outcomes.values()) == INSPECT_MUTANTS
     assert outcomes["error"] > 0 and outcomes["ok"] > 0  # both paths were exercised
+
+
+INTERPRETER_MUTANTS = 1200  # LiteRT in the worker; a crash would restart it (seconds each)
+CLEAR_INTERPRETER_ERRORS = (InvalidModelError, ValueError, RuntimeError, tj.WorkerDied, TimeoutError)
+
+
+def test_the_interpreter_path_survives_mutants_in_the_worker(originals):
+    from tfl_jupyter.core.worker.client import WORKER
+    from tfl_jupyter.core.worker.probes import run_on_generated_inputs
+
+    runnable = {name: data for name, data in originals.items() if name not in ("flex_model", "custom_model")}
+    outcomes = {"ran": 0, "error": 0, "worker died": 0}
+    for mutant in mutants(runnable, INTERPRETER_MUTANTS, seed=11):
+        try:
+            shapes = WORKER.call(run_on_generated_inputs, mutant.data, timeout=30)
+        except tj.WorkerDied:
+            outcomes["worker died"] += 1
+        except CLEAR_INTERPRETER_ERRORS as error:
+            assert str(error).strip(), f"{mutant}: empty message"
+            outcomes["error"] += 1
+        except Exception as exc:
+            pytest.fail(f"{mutant}: unclear {type(exc).__name__}: {exc}")
+        else:
+            assert all(isinstance(shape, tuple) for shape in shapes.values())
+            outcomes["ran"] += 1
+    assert sum(outcomes.values()) == INTERPRETER_MUTANTS
+    assert outcomes["ran"] > 0 and outcomes["error"] > 0, outcomes
+    # The unmutated models still run: the worker is healthy after all that.
+    assert WORKER.call(run_on_generated_inputs, runnable["int8_cnn"])
