@@ -155,3 +155,11 @@ def test_panel_flag_opens_the_panel_with_the_magic_settings(shell):
     assert value.result is None  # nothing converted until the user presses Convert
     assert value.settings["quantize"] == "int8"
     value.close()
+
+
+def test_compare_flag_shows_float_vs_quantized_metrics(shell, capsys):
+    capsys.readouterr()
+    value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib --compare calib[:8]")
+    printed = capsys.readouterr().out
+    assert error is None and value is not None
+    assert "sqnr_db" in printed and "cosine_similarity" in printed

@@ -55,6 +55,7 @@ class TFLiteMagics(Magics):
     @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
     @argument("--panel", action="store_true", help="Open the tuning panel on this model with these settings instead of converting.")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
+    @argument("--compare", metavar="VAR", nargs="?", const="", default=None, help="Also compare the converted model's outputs with the source model's: on samples VAR, else the representative dataset, else generated inputs.")
     @argument("--netron", action="store_true", help="Also show the model's graph inline (Netron, served by your Jupyter server).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
@@ -78,6 +79,7 @@ class TFLiteMagics(Magics):
             %tflite_convert model -o r
             %tflite_convert model --quantize dynamic --output_file model.tflite
             %tflite_convert model --quantize int8 --representative_dataset x_calib -o r8
+            %tflite_convert model --quantize int8 --representative_dataset x_calib --compare x_test
             %tflite_convert model --quantize int8-full --representative_dataset gen --ops --netron
             %tflite_convert --saved_model_dir export/ --signature_keys serving_default
             %tflite_convert --keras_model_file model.keras --quantize float16
@@ -133,7 +135,16 @@ class TFLiteMagics(Magics):
             from .netron_display import show_netron
 
             show_netron(result)
+        if args.compare is not None:
+            self._show_comparison(result, args.compare)
         return result
+
+    def _show_comparison(self, result, samples_name):
+        samples = self._variable(samples_name, "--compare") if samples_name else None
+        try:
+            display(result.compare(samples=samples))
+        except (ValueError, TypeError) as error:
+            print(f"compare: {error}", file=sys.stderr)
 
     def _source(self, args):
         """Return (source object or path, name to use in generated code)."""
