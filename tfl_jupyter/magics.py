@@ -143,7 +143,7 @@ class TFLiteMagics(Magics):
         samples = self._variable(samples_name, "--compare") if samples_name else None
         try:
             display(result.compare(samples=samples))
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RuntimeError) as error:  # samples that do not fit; Flex ops
             print(f"compare: {error}", file=sys.stderr)
 
     def _source(self, args):

@@ -1,0 +1,116 @@
+"""Per-layer quantization error with TensorFlow's ``QuantizationDebugger``.
+
+The calibrated model (see :mod:`.calibration`) is quantized with NumericVerify ops and run on
+a few samples. Each row is one quantized op output: the error of the quantized op against its
+float twin fed the same input. ``rmse / scale`` is that error in quantization steps; pure
+rounding gives 1/sqrt(12) ~ 0.289, and the upstream guide flags layers above 0.7.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Optional
+
+import numpy as np
+
+from ..capture import capture_output
+from ..tflite_reader import read_model
+from .binding import bind_inputs, choose_signature
+from .calibration import calibrated_model, calibrated_tensor_names, denylist_of, quantize_calibrated
+from .plots import SUSPECT_RATIO
+from .progress import progress_bar
+from .samples import SampleSet
+
+LAYER_COLUMNS = (
+    "op", "tensor", "rmse_over_scale", "suspect", "rmse", "max_abs_error", "mean_error", "stddev",
+    "scale", "zero_point", "num_elements",
+)
+
+
+def layer_table(result, samples: SampleSet, *, max_samples: int = 16, progress: Optional[bool] = None):
+    """Per-layer quantization error of ``result``, worst first.
+
+    Parameters
+    ----------
+    result : ConversionResult
+        An int8 / int8-full conversion with a reusable representative dataset.
+    samples : SampleSet
+        Debug inputs; the first ``max_samples`` are used.
+    max_samples : int
+        Samples to run the instrumented model on (each runs float and quantized ops).
+    progress : bool, optional
+        Show progress bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``LAYER_COLUMNS``; ``suspect`` is ``rmse_over_scale > 0.7``. The index is the
+        layer's position in execution order. ``tensor`` names are the ones
+        ``requantize(denylist=...)`` accepts.
+    """
+    import pandas as pd
+
+    tf_lite_debugger = _debugger_class()
+    calibrated = calibrated_model(result, progress=progress)
+    ops, nodes = denylist_of(result)  # a requantized result: its float layers stay float here too
+    debug_model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes, debug=True)
+    debug_info = read_model(debug_model)
+    if not any(op.op == "NumericVerify" for op in debug_info.subgraphs[0].operators):
+        return pd.DataFrame(columns=list(LAYER_COLUMNS)).rename_axis("position")  # nothing left quantized
+    feeds = _debug_feeds(debug_model, samples.head(max_samples))
+    count = len(feeds)
+    with progress_bar(count, "per-layer error", progress) as bar:
+        def dataset():
+            for feed in feeds:
+                bar.update(1)
+                yield feed
+
+        with capture_output():  # the debugger's interpreter warns that it is deprecated
+            debugger = tf_lite_debugger(quant_debug_model_content=debug_model, debug_dataset=dataset)
+            debugger.run()
+            dump = io.StringIO()
+            debugger.layer_statistics_dump(dump)
+    table = pd.read_csv(io.StringIO(dump.getvalue()))
+    return _tidy(table, debug_info, calibrated_tensor_names(calibrated))
+
+
+def _debugger_class():
+    from ..tensorflow_import import import_tensorflow
+
+    return import_tensorflow().lite.experimental.QuantizationDebugger
+
+
+def _debug_feeds(debug_model: bytes, samples: SampleSet) -> list:
+    """One list of float arrays per sample, in the debug model's input order (what the debugger feeds)."""
+    model = read_model(debug_model)
+    signature = choose_signature(model)
+    inputs = bind_inputs(model, signature, samples.names)
+    order = sorted(inputs, key=lambda name: list(model.subgraphs[0].inputs).index(inputs[name]))
+    return [[samples.arrays[name][i : i + 1].astype(np.float32) for name in order] for i in range(samples.n)]
+
+
+def _tidy(table, debug_model, calibrated_names: set):
+    graph = debug_model.subgraphs[0]
+    tensors = [_calibrated_name(graph.tensors[int(i)].name, fallback, calibrated_names)
+               for i, fallback in zip(table["tensor_idx"], table["tensor_name"])]
+    rmse = np.sqrt(table["mean_squared_error"].to_numpy(dtype=float))
+    scale = table["scale"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(scale > 0, rmse / np.where(scale > 0, scale, 1.0), np.nan)
+    tidy = table.assign(op=table["op_name"], tensor=tensors, rmse=rmse, rmse_over_scale=ratio, suspect=ratio > SUSPECT_RATIO)
+    tidy = tidy[list(LAYER_COLUMNS)]
+    tidy.index.name = "position"
+    return tidy.sort_values("rmse_over_scale", ascending=False, na_position="last", kind="stable")
+
+
+def _calibrated_name(debug_name: str, fallback: str, calibrated_names: set) -> str:
+    # The instrumented model suffixes each verified tensor's name with one character.
+    for candidate in (debug_name[:-1], debug_name, fallback):
+        if candidate in calibrated_names:
+            return candidate
+    return fallback
+
+
+def suspects(layers) -> list:
+    """Tensor names of the layers above the 0.7 rule of thumb, worst first."""
+    return list(layers.loc[layers["suspect"], "tensor"])

@@ -1,0 +1,182 @@
+"""Selective quantization: quantize again keeping some op types or tensors in float, and compare.
+
+The conversion's calibrated model is quantized again with ``denylisted_ops`` /
+``denylisted_nodes``, as ``QuantizationDebugOptions`` + ``get_nondebug_quantized_model()``
+do, with the conversion's own I/O types. The float reference and the samples are reused,
+so before and after are measured on the same inputs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import replace
+from html import escape
+from typing import Any, Iterable, Optional
+
+from ..tflite_reader import BUILTIN_OPERATOR_NAMES, read_model
+from .calibration import (
+    calibrated_model,
+    calibrated_tensor_names,
+    check_debuggable,
+    denylist_of,
+    quantize_calibrated,
+    remember_requantized,
+)
+from .tables import op_counts, style_metrics, worst
+
+
+def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[int] = 100, baseline=None, progress: Optional[bool] = None):
+    """Quantize ``result`` again with ``denylist`` kept in float; compare before and after.
+
+    Parameters
+    ----------
+    result : ConversionResult
+        An int8 / int8-full conversion.
+    denylist : str, sequence of str, or rows of ``.layers``
+        Op types (``"MEAN"``, ``"CONV_2D"``) and/or tensor names (the ``tensor`` column of
+        ``.layers``). On a result that was itself requantized, these are added to what it
+        already keeps in float.
+    samples, n
+        As for ``compare``; ignored when ``baseline`` is given.
+    baseline : Comparison, optional
+        A comparison of ``result`` whose samples and reference outputs are reused.
+    progress : bool, optional
+        Progress bars.
+
+    Returns
+    -------
+    Requantized
+        ``.result`` (the new ConversionResult), ``.comparison``, ``.baseline``; unpacks as
+        ``new_result, comparison = ...``.
+    """
+    from .report import Comparison
+    from .run import run_prepared
+
+    check_debuggable(result.settings, "requantize()")
+    started = time.perf_counter()
+    calibrated = calibrated_model(result, progress=progress)
+    op_types = {op.op for op in read_model(calibrated).subgraphs[0].operators}
+    ops, nodes = split_denylist(denylist, calibrated_tensor_names(calibrated), op_types)
+    kept_ops, kept_nodes = denylist_of(result)  # requantizing a requantized result adds to its denylist
+    ops, nodes = tuple(dict.fromkeys(kept_ops + ops)), tuple(dict.fromkeys(kept_nodes + nodes))
+    model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
+    note = _kept_note(ops, nodes, result.settings)
+    new = replace(
+        result,
+        tflite_model=model,
+        duration_s=time.perf_counter() - started,
+        log="",
+        notes=tuple(result.notes) + (note,),
+        output_file=None,
+    )
+    remember_requantized(new, calibrated, ops, nodes)
+    if baseline is None:
+        baseline = result.compare(samples=samples, n=n, progress=progress)
+    prepared = baseline.prepared
+    outputs = run_prepared(new.tflite_model, new.model, prepared, progress=progress, description="requantized")
+    return Requantized(new, Comparison(result=new, prepared=prepared, outputs=outputs), baseline, ops, nodes)
+
+
+def split_denylist(denylist: Iterable, calibrated_names: set, op_types: set) -> tuple:
+    """Sort a user's denylist into (op types, tensor names), checking every entry exists.
+
+    Raises
+    ------
+    ValueError
+        An entry is neither an op type nor a tensor of the model; the message suggests names.
+    """
+    ops, nodes = [], []
+    for entry in _entries(denylist):
+        normalized = entry.strip().upper()
+        if entry in calibrated_names:
+            nodes.append(entry)
+        elif normalized in BUILTIN_OPERATOR_NAMES:
+            if normalized not in op_types:
+                raise ValueError(f"the model has no {normalized} op to keep in float; its op types are {', '.join(sorted(op_types))}")
+            ops.append(normalized)
+        else:
+            close = difflib.get_close_matches(entry, sorted(calibrated_names | op_types), n=3, cutoff=0.5)
+            hint = f" (close: {', '.join(map(repr, close))})" if close else ""
+            raise ValueError(
+                f"{entry!r} is neither an op type (e.g. 'CONV_2D') nor a tensor of this model{hint}: "
+                "take names from the 'op' and 'tensor' columns of .layers"
+            )
+    return tuple(dict.fromkeys(ops)), tuple(dict.fromkeys(nodes))
+
+
+def _entries(denylist) -> list:
+    if denylist is None:
+        return []
+    if isinstance(denylist, str):
+        return [denylist]
+    if hasattr(denylist, "columns") and "tensor" in getattr(denylist, "columns", ()):
+        return [str(t) for t in denylist["tensor"]]  # (a filtered) .layers table
+    entries = list(denylist)
+    if not all(isinstance(e, str) for e in entries):
+        raise TypeError("denylist takes op types and tensor names as strings, or rows of .layers")
+    return entries
+
+
+def _kept_note(ops, nodes, settings) -> str:
+    kept = []
+    if ops:
+        kept.append(f"op types {', '.join(ops)}")
+    if nodes:
+        kept.append(f"{len(nodes)} tensor(s) {', '.join(nodes[:5])}{' ...' if len(nodes) > 5 else ''}")
+    text = ("kept in float: " + "; ".join(kept)) if kept else "requantized with nothing kept in float"
+    text += " (QuantizationDebugger denylist on the calibrated model; .code shows the base conversion only)"
+    if kept and "TFLITE_BUILTINS_INT8" in settings.supported_ops:
+        text += "; the float ops make this model no longer integer-only"
+    return text
+
+
+class Requantized:
+    """Before and after one requantization, measured on the same samples.
+
+    Attributes
+    ----------
+    result : ConversionResult
+        The requantized model (its ``notes`` say what was kept in float).
+    comparison : Comparison
+        The requantized model vs the reference.
+    baseline : Comparison
+        The original model vs the reference, on the same samples.
+    denylisted_ops, denylisted_nodes : tuple of str
+    """
+
+    def __init__(self, result, comparison, baseline, denylisted_ops, denylisted_nodes):
+        self.result = result
+        self.comparison = comparison
+        self.baseline = baseline
+        self.denylisted_ops = tuple(denylisted_ops)
+        self.denylisted_nodes = tuple(denylisted_nodes)
+
+    def __iter__(self):
+        return iter((self.result, self.comparison))
+
+    @property
+    def table(self):
+        """Rows ``before`` / ``after``: size, float ops, and the worst-output error metrics."""
+        import pandas as pd
+
+        rows = {}
+        for label, comparison in (("before", self.baseline), ("after", self.comparison)):
+            rows[label] = {"size_bytes": comparison.result.size_bytes, **op_counts(comparison.result), **worst(comparison.summary)}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def __repr__(self) -> str:
+        return f"Requantized: {self.result.notes[-1]}\n{self.table.to_string()}"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        table = style_metrics(self.table).format({"size_bytes": "{:,}"})
+        return (
+            "<div class='tfl-jupyter-requantized'>"
+            f"<div><b>Requantized</b> &middot; {escape(self.result.notes[-1])}</div>"
+            f"{table.to_html()}"
+            f"<div>samples: {escape(self.comparison.samples_origin)}; worst over {len(self.comparison.summary)} output(s)</div>"
+            "</div>"
+        )
