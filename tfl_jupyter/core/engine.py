@@ -74,15 +74,7 @@ def run_conversion(
     from tensorflow.lite.python.convert_phase import ConverterError
 
     started = time.perf_counter()
-    calibration = None
-    if settings.uses_representative_dataset:
-        calibration = CalibrationData(
-            settings.representative_dataset,
-            source.input_specs(),
-            by_name=source.feeds_by_name,
-            ordered=source.specs_ordered,
-            on_sample=on_sample,
-        )
+    calibration = _calibration_data(source, settings, on_sample)
     notes = list(settings.notes)
     log_parts: list = []
     try:
@@ -110,6 +102,19 @@ def run_conversion(
         notes=tuple(notes),
         duration_s=time.perf_counter() - started,
         calibration_samples=calibration.samples_seen if calibration else 0,
+    )
+
+
+def _calibration_data(source, settings, on_sample) -> Optional[CalibrationData]:
+    """The checked representative dataset, or None where the settings do not calibrate."""
+    if not settings.uses_representative_dataset:
+        return None
+    return CalibrationData(
+        settings.representative_dataset,
+        source.input_specs(),
+        by_name=source.feeds_by_name,
+        ordered=source.specs_ordered,
+        on_sample=on_sample,
     )
 
 
@@ -269,15 +274,7 @@ def build_converter(source: ModelSource, settings: ConversionSettings, *, on_sam
     tf.lite.TFLiteConverter
     """
     tf = import_tensorflow()
-    calibration = None
-    if settings.uses_representative_dataset:
-        calibration = CalibrationData(
-            settings.representative_dataset,
-            source.input_specs(),
-            by_name=source.feeds_by_name,
-            ordered=source.specs_ordered,
-            on_sample=on_sample,
-        )
+    calibration = _calibration_data(source, settings, on_sample)
     converter, _ = _make_converter(tf, source)
     _configure(tf, converter, settings, calibration)
     return converter

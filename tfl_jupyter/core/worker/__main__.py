@@ -45,17 +45,7 @@ def _convert(connection: Connection, job: ConversionJob) -> None:
         if job.has_samples:
             stream = SampleStream(lambda: _remote_samples(connection), from_tf_data=job.samples_from_tf_data)
             settings = replace(settings, representative_dataset=stream)
-        source_description = job.description
-        from ..sources import ModelSource
-
-        source = ModelSource(
-            kind="saved_model",
-            description=source_description,
-            path=job.saved_model_dir,
-            signature_keys=job.signature_keys,
-            tags=job.tags,
-            input_order=job.input_order,
-        )
+        source = job.portable.as_source(job.description)
         customize = (lambda converter: _inject_fault(job.fault)) if job.fault else None
         output = run_conversion(
             source, settings, customize=customize, on_sample=lambda n: connection.send(("progress", n))

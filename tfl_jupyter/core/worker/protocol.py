@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..settings import ConversionSettings
+from .portable import PortableSource
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,7 @@ class ConversionJob:
     """One conversion for the worker. ``settings.representative_dataset`` is None: samples are
     streamed on request instead (``has_samples``)."""
 
-    saved_model_dir: str
-    signature_keys: Optional[tuple]
-    tags: Optional[tuple]
-    input_order: Optional[tuple]
+    portable: PortableSource
     description: str
     settings: ConversionSettings
     has_samples: bool

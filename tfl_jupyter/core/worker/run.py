@@ -60,10 +60,7 @@ def convert_in_worker(
             notes=cached.notes + ("served from the cache: converted before with the same model, weights and settings",),
         )
     job = ConversionJob(
-        saved_model_dir=portable.saved_model_dir,
-        signature_keys=portable.signature_keys,
-        tags=portable.tags,
-        input_order=portable.input_order,
+        portable=portable,
         description=source.description,
         settings=replace(settings, representative_dataset=None),
         has_samples=dataset is not None,
