@@ -7,6 +7,7 @@ import contextlib
 import os
 import statistics
 import sys
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -73,6 +74,13 @@ def cpu_seconds() -> float:
         except psutil.Error:  # exited meanwhile
             pass
     return total
+
+
+def timed(function, *args, **kwargs):
+    """Return (wall seconds, value) of one call."""
+    started = time.perf_counter()
+    value = function(*args, **kwargs)
+    return time.perf_counter() - started, value
 
 
 def median(values) -> float:

@@ -17,9 +17,8 @@ first (imports, tracing machinery). Target: ours/raw <= 0.35.
 from __future__ import annotations
 
 import os
-import time
 
-from _common import Row, fmt, median, parser, report, silenced
+from _common import Row, fmt, median, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,12 +62,6 @@ def hand_loop(model, tflite_model: bytes, x):
 
 def ours(result, x):
     return result.compare(samples=x, n=len(x), progress=False)
-
-
-def timed(function, *args):
-    started = time.perf_counter()
-    value = function(*args)
-    return time.perf_counter() - started, value
 
 
 def main() -> int:

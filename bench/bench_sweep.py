@@ -21,9 +21,8 @@ machine's other load moves both sides: compare ratios within one run. Target: ou
 from __future__ import annotations
 
 import os
-import time
 
-from _common import Row, fmt, median, parser, report, silenced
+from _common import Row, fmt, median, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -74,12 +73,6 @@ def raw_sweep(tf, model, calib) -> dict:
 
 def our_sweep(tj, model, calib):
     return tj.sweep(model, MODES, representative_dataset=calib, progress=False)
-
-
-def timed(function, *args):
-    started = time.perf_counter()
-    value = function(*args)
-    return time.perf_counter() - started, value
 
 
 def main() -> int:

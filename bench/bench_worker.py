@@ -19,11 +19,10 @@ the same model with the same settings, measured in the same run:
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
-from _common import Row, median, parser, report, silenced
+from _common import Row, median, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,10 +36,8 @@ def raw_convert(tf, model, calib=None):
         return converter.convert()
 
 
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
-    function(*args, **kwargs)
-    return time.perf_counter() - started
+def seconds(function, *args, **kwargs) -> float:
+    return timed(function, *args, **kwargs)[0]
 
 
 def resident_mb() -> float:
@@ -66,16 +63,16 @@ def main() -> int:
     for round_index in range(args.rounds):
         keras.utils.set_random_seed(round_index)
         model = keras.applications.MobileNetV2(weights=None)
-        raw_float = timed(raw_convert, tf, model)
-        ours_float = timed(tj.convert, model)
-        raw_int8 = timed(raw_convert, tf, model, calib)
-        ours_int8 = timed(tj.convert, model, quantize="int8", representative_dataset=calib)
+        raw_float = seconds(raw_convert, tf, model)
+        ours_float = seconds(tj.convert, model)
+        raw_int8 = seconds(raw_convert, tf, model, calib)
+        ours_int8 = seconds(tj.convert, model, quantize="int8", representative_dataset=calib)
         first.append((raw_float, ours_float))
         second.append((raw_int8, ours_int8))
         keras.utils.set_random_seed(100 + round_index)
         fresh = keras.applications.MobileNetV2(weights=None)
-        raw_first_int8 = timed(raw_convert, tf, fresh, calib)
-        ours_first_int8 = timed(tj.convert, fresh, quantize="int8", representative_dataset=calib)
+        raw_first_int8 = seconds(raw_convert, tf, fresh, calib)
+        ours_first_int8 = seconds(tj.convert, fresh, quantize="int8", representative_dataset=calib)
         first_int8.append((raw_first_int8, ours_first_int8))
 
     def row(case, pairs, target, limit):

@@ -9,6 +9,7 @@ the converter are imported on first use only.
 >>> result.save("model.tflite")
 """
 
+from ._lazy import lazy_attributes
 from .core.errors import ConversionError
 
 __version__ = "0.1.0"
@@ -38,19 +39,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module_name, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module_name), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tfl_jupyter' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 
 def load_ipython_extension(ipython):

@@ -5,6 +5,8 @@
     is served from).
 """
 
+from .._lazy import lazy_attributes
+
 _LAZY = {
     "NetronView": ("tfl_jupyter.widgets.netron_view", "NetronView"),
 }
@@ -12,12 +14,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module_name, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module_name), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tfl_jupyter.widgets' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
