@@ -107,7 +107,8 @@ def calibrated_ranges(model: ModelInfo, inputs: Dict[str, int], subgraph: int = 
     for name, index in inputs.items():
         tensor = graph.tensors[index]
         if not tensor.scale:
-            consumer = next((op for op in graph.operators if op.op == "QUANTIZE" and op.inputs and op.inputs[0] == index), None)
+            consumer = next((op for op in graph.operators if op.op == "QUANTIZE" and op.inputs and op.inputs[0] == index
+                             and op.outputs and op.outputs[0] >= 0), None)
             tensor = graph.tensors[consumer.outputs[0]] if consumer is not None else tensor
         if tensor.scale and len(tensor.scale) == 1 and tensor.dtype in _INTEGER_IO:
             info = _integer_limits(tensor.dtype)

@@ -179,6 +179,9 @@ def generate_samples(specs: Sequence[InputSpec], n: int, ranges: Dict[str, Tuple
     ValueError
         An input has a dynamic dimension other than the batch, or a string dtype.
     """
+    if not specs:
+        raise ValueError("the model has no inputs, so there is nothing to run it on: check that the "
+                         "file is the model you meant (a damaged file can lose its inputs)")
     rng = np.random.default_rng(GENERATED_SEED)
     arrays, described = {}, []
     for spec in specs:
