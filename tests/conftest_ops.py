@@ -82,6 +82,29 @@ def int16x8_cnn() -> bytes:
 
 
 @functools.lru_cache(maxsize=None)
+def int16x8_repeats() -> bytes:
+    """Three identical int16x8 TANH ops: notes that name tensors, in one op group."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
+    def model(x):
+        for _ in range(3):
+            x = tf.tanh(x * 1.5)
+        return x
+
+    return _convert_function(
+        model, optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=_representative([(1, 8)]),
+        target_spec=_int16x8_spec(tf))
+
+
+def _int16x8_spec(tf):
+    spec = tf.lite.TargetSpec()
+    spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    return spec
+
+
+@functools.lru_cache(maxsize=None)
 def float16_cnn() -> bytes:
     """The CNN with float16 weights (DEQUANTIZE ops feeding float32 kernels)."""
     tf = _tf()
@@ -182,7 +205,7 @@ def all_models() -> dict:
         "float16_cnn": float16_cnn(), "dynamic_range_cnn": dynamic_range_cnn(),
         "flex_model": flex_model(), "custom_model": custom_model(),
         "while_model": while_model(), "cumsum_model": cumsum_model(),
-        "logical_model": logical_model(),
+        "logical_model": logical_model(), "int16x8_repeats": int16x8_repeats(),
     }
 
 

@@ -211,10 +211,10 @@ def _shape(tensor) -> tuple:
 
 def quantization_text(tensor) -> str:
     """``"scale 0.0039, zero point -128"``, ``"per-channel (32 scales)"`` or ``""``."""
-    if not tensor.scale:
+    if not tensor.num_scales:
         return ""
-    if len(tensor.scale) > 1:
-        return f"per-channel ({len(tensor.scale)} scales, axis {tensor.quantized_dimension})"
+    if tensor.num_scales > 1:
+        return f"per-channel ({tensor.num_scales} scales, axis {tensor.quantized_dimension})"
     return f"scale {tensor.scale[0]:.6g}, zero point {tensor.zero_point[0] if tensor.zero_point else 0}"
 
 

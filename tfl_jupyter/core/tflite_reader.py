@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import gc
 import struct
-from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .tflite_columns import NO_FIELDS as _NO_FIELDS
+from .tflite_columns import BufferColumns, Corrupt as _Corrupt, FileView, LazyRecords
+from .tflite_columns import OperatorColumns, TensorColumns
 
 __all__ = [
     "InvalidModelError",
@@ -79,11 +84,9 @@ BUILTIN_OPERATOR_NAMES: Tuple[str, ...] = tuple("""
     STABLEHLO_WHILE STABLEHLO_GATHER STABLEHLO_TRANSPOSE DILATE STABLEHLO_RNG_BIT_GENERATOR
     REDUCE_WINDOW STABLEHLO_COMPOSITE STABLEHLO_SHIFT_LEFT STABLEHLO_CBRT STABLEHLO_CASE""".split())
 
-_U8 = struct.Struct("<B").unpack_from
 _I8 = struct.Struct("<b").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
-_U64 = struct.Struct("<Q").unpack_from
 _U16_PAIR = struct.Struct("<HH").unpack_from
 
 # Byte size of each field we read, by slot, for every table type we walk. A vtable entry
@@ -92,14 +95,10 @@ _U16_PAIR = struct.Struct("<HH").unpack_from
 _MODEL_FIELDS = (4, 4, 4, 4, 4, 4, 4, 4)  # version, opcodes, subgraphs, description, buffers, metadata_buffer, metadata, signature_defs
 _OPCODE_FIELDS = (1, 4, 4, 4)  # deprecated_builtin_code, custom_code, version, builtin_code
 _SUBGRAPH_FIELDS = (4, 4, 4, 4, 4)  # tensors, inputs, outputs, operators, name
-_TENSOR_FIELDS = (4, 1, 4, 4, 4, 1, 4, 4, 1)  # shape, type, buffer, name, quantization, is_variable, sparsity, shape_signature, has_rank
-_QUANT_FIELDS = (4, 4, 4, 4, 1, 4, 4)  # min, max, scale, zero_point, details_type, details, quantized_dimension
-_OPERATOR_FIELDS = (4, 4, 4, 1, 4, 4, 1, 4, 4, 8, 8, 1, 4)  # see _read_operator
-_BUFFER_FIELDS = (4, 8, 8)  # data, offset, size
 _METADATA_FIELDS = (4, 4)  # name, buffer
 _SIGNATURE_FIELDS = (4, 4, 4, 4, 4)  # inputs, outputs, signature_key, deprecated_tag, subgraph_index
 _TENSOR_MAP_FIELDS = (4, 4)  # name, tensor_index
-_NO_FIELDS = ()  # tables we only locate (options, sparsity): fields checked on read
+
 
 _QUANTIZATION_DETAILS = {1: "custom", 2: "blockwise", 3: "multi_axis"}
 
@@ -126,40 +125,8 @@ class InvalidModelError(ValueError):
     """The bytes are not a readable TFLite model (wrong format, truncated or corrupted)."""
 
 
-class _Corrupt(Exception):
-    """Internal: a failed check, turned into InvalidModelError with context at the top."""
-
 
 _VECTOR_FORMATS: Dict[Tuple[str, int], "struct.Struct"] = {}
-
-
-_INT_VECTORS: Dict[int, object] = {}
-
-
-def _int_vector(n: int):
-    """Unpacker of ``n`` little-endian int32 (cached for the short lengths of shapes)."""
-    unpack = struct.Struct("<%di" % n).unpack_from
-    if n <= 64:
-        _INT_VECTORS[n] = unpack
-    return unpack
-
-
-_FLOAT_VECTORS: Dict[int, object] = {}
-_LONG_VECTORS: Dict[int, object] = {}
-
-
-def _float_vector(n: int):
-    unpack = struct.Struct("<%df" % n).unpack_from
-    if n <= 64:
-        _FLOAT_VECTORS[n] = unpack
-    return unpack
-
-
-def _long_vector(n: int):
-    unpack = struct.Struct("<%dq" % n).unpack_from
-    if n <= 64:
-        _LONG_VECTORS[n] = unpack
-    return unpack
 
 
 def _vector_unpacker(code: str, n: int):
@@ -248,15 +215,8 @@ class TableView:
         return raw.decode("utf-8", "replace")
 
 
-_TENSOR_FIELDS_NAMES = (
-    "index", "name", "dtype", "shape", "shape_signature", "scale", "zero_point",
-    "quantized_dimension", "buffer", "is_constant", "is_variable", "has_sparsity",
-    "quantization_details",
-)
-
-
-class TensorInfo(namedtuple("TensorInfo", _TENSOR_FIELDS_NAMES)):
-    """One tensor of a subgraph (an immutable record).
+class TensorInfo:
+    """One tensor of a subgraph (read-only).
 
     Attributes
     ----------
@@ -271,6 +231,9 @@ class TensorInfo(namedtuple("TensorInfo", _TENSOR_FIELDS_NAMES)):
     scale, zero_point : tuple
         Quantization parameters; empty when the tensor is not quantized. More than one
         entry means per-channel (per-axis) quantization along ``quantized_dimension``.
+        Decoded on first access: per-channel models hold tens of thousands.
+    num_scales : int
+        ``len(scale)``, without decoding it.
     quantized_dimension : int
     buffer : int
         Index into the model's buffers (0 = no data).
@@ -282,28 +245,70 @@ class TensorInfo(namedtuple("TensorInfo", _TENSOR_FIELDS_NAMES)):
         'custom', 'blockwise', 'multi_axis' when the file uses a non-affine scheme.
     """
 
-    __slots__ = ()
+    __slots__ = ("index", "name", "dtype", "shape", "shape_signature", "num_scales",
+                 "quantized_dimension", "buffer", "is_constant", "is_variable",
+                 "has_sparsity", "quantization_details", "_columns", "_scale", "_zero_point")
+
+    def __init__(self, index, name, dtype, shape, shape_signature, num_scales,
+                 quantized_dimension, buffer, is_constant, is_variable, has_sparsity,
+                 quantization_details, columns: TensorColumns):
+        self.index = index
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.shape_signature = shape_signature
+        self.num_scales = num_scales
+        self.quantized_dimension = quantized_dimension
+        self.buffer = buffer
+        self.is_constant = is_constant
+        self.is_variable = is_variable
+        self.has_sparsity = has_sparsity
+        self.quantization_details = quantization_details
+        self._columns = columns
+        self._scale = self._zero_point = None
+
+    @property
+    def scale(self) -> Tuple[float, ...]:
+        if self._scale is None:
+            self._scale = self._columns.scale.item(self.index)
+        return self._scale
+
+    @property
+    def zero_point(self) -> Tuple[int, ...]:
+        if self._zero_point is None:
+            self._zero_point = self._columns.zero_point.item(self.index)
+        return self._zero_point
 
     @property
     def is_quantized(self) -> bool:
         """Whether the tensor carries quantization parameters (scale present)."""
-        return bool(self.scale)
+        return self.num_scales > 0
 
     @property
     def per_channel(self) -> bool:
         """Whether the tensor is quantized per channel (more than one scale)."""
-        return len(self.scale) > 1
+        return self.num_scales > 1
+
+    def _key(self) -> tuple:
+        return (self.index, self.name, self.dtype, self.shape, self.shape_signature,
+                self.scale, self.zero_point, self.quantized_dimension, self.buffer,
+                self.is_constant, self.is_variable, self.has_sparsity,
+                self.quantization_details)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, TensorInfo) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.name, self.dtype, self.shape))
 
     def __repr__(self) -> str:
         quant = ""
-        if self.scale:
-            quant = (f", scale={self.scale[0]:.6g}, zero_point={self.zero_point[0] if self.zero_point else 0}"
-                     if len(self.scale) == 1 else
-                     f", per-channel({len(self.scale)}) on axis {self.quantized_dimension}")
+        if self.num_scales == 1:
+            zero = self.zero_point[0] if self.zero_point else 0
+            quant = f", scale={self.scale[0]:.6g}, zero_point={zero}"
+        elif self.num_scales:
+            quant = f", per-channel({self.num_scales}) on axis {self.quantized_dimension}"
         return f"TensorInfo({self.index}, {self.name!r}, {self.dtype}{list(self.shape)}{quant})"
-
-
-_new_tensor = TensorInfo.__new__
 
 
 class OperatorInfo:
@@ -385,14 +390,21 @@ class OperatorCode:
 
 @dataclass(frozen=True)
 class SubgraphInfo:
-    """One subgraph: its tensors, operators and input/output tensor indices."""
+    """One subgraph: its tensors, operators and input/output tensor indices.
+
+    ``tensors`` and ``operators`` are read-only sequences whose records are built on
+    first access; ``tensor_columns`` and ``operator_columns`` hold the same data as
+    numpy columns (see ``tflite_columns``) for code that walks every operator.
+    """
 
     index: int
     name: str
-    tensors: List[TensorInfo]
-    operators: List[OperatorInfo]
+    tensors: Sequence[TensorInfo]
+    operators: Sequence[OperatorInfo]
     inputs: Tuple[int, ...]
     outputs: Tuple[int, ...]
+    tensor_columns: TensorColumns = field(repr=False, compare=False)
+    operator_columns: OperatorColumns = field(repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (f"SubgraphInfo({self.index}, {self.name!r}, {len(self.tensors)} tensors, "
@@ -427,7 +439,7 @@ class ModelInfo:
     operator_codes: List[OperatorCode]
     subgraphs: List[SubgraphInfo]
     signatures: List[SignatureInfo]
-    buffers: List[BufferInfo]
+    buffers: Sequence[BufferInfo]
     metadata: Dict[str, int]
     data: bytes = field(repr=False)
 
@@ -483,7 +495,8 @@ class _Parser:
         self.vtables: Dict[Tuple[int, int], Tuple[Tuple[int, ...], int]] = {}
         # Shared sub-objects could make a tiny file describe an astronomically large
         # graph; cap the number of decoded elements by the file size.
-        self.budget = 4 * len(buf) + 65536
+        self.budget = [4 * len(buf) + 65536]  # a box: the column decoders spend it too
+        self.view = FileView(buf, self._cached_vtable)
 
     # -- primitives ---------------------------------------------------------------------
 
@@ -492,16 +505,17 @@ class _Parser:
         buf = self.buf
         if pos + 4 > self.size:
             raise _Corrupt(f"the {what} table at byte {pos} is past the end of the file")
-        vt = pos - _I32(buf, pos)[0]
-        key = (vt, id(layout))
-        cached = self.vtables.get(key)
-        if cached is None:
-            cached = self._vtable(vt, layout, what)
-            self.vtables[key] = cached
-        fields, table_size = cached
+        fields, table_size = self._cached_vtable(pos - _I32(buf, pos)[0], layout, what)
         if pos + table_size > self.size:
             raise _Corrupt(f"the {what} table at byte {pos} runs past the end of the file")
         return fields
+
+    def _cached_vtable(self, vt: int, layout: Tuple[int, ...], what: str):
+        key = (vt, id(layout))
+        cached = self.vtables.get(key)
+        if cached is None:
+            cached = self.vtables[key] = self._vtable(vt, layout, what)
+        return cached
 
     def _vtable(self, vt: int, layout: Tuple[int, ...], what: str):
         if vt < 0 or vt + 4 > self.size:
@@ -533,8 +547,8 @@ class _Parser:
         if p + 4 + n * elem_size > self.size:
             raise _Corrupt(f"the {what} vector (length {n}) runs past the end of the file")
         if count:
-            self.budget -= n
-            if self.budget < 0:
+            self.budget[0] -= n
+            if self.budget[0] < 0:
                 raise _Corrupt("the model references far more elements than the file holds")
         return p + 4, n
 
@@ -554,21 +568,6 @@ class _Parser:
         offsets = _vector_unpacker("I", n)(self.buf, start) if n else ()
         return [start + 4 * i + o for i, o in enumerate(offsets)]
 
-    def options(self, pos: int, off: int, what: str) -> Optional[TableView]:
-        buf = self.buf
-        p = pos + off
-        p += _U32(buf, p)[0]
-        if p + 4 > self.size:
-            raise _Corrupt(f"the {what} table at byte {p} is past the end of the file")
-        key = (p - _I32(buf, p)[0], id(_NO_FIELDS))
-        cached = self.vtables.get(key)
-        if cached is None:
-            cached = self.vtables[key] = self._vtable(key[0], _NO_FIELDS, what)
-        fields, table_size = cached
-        if p + table_size > self.size:
-            raise _Corrupt(f"the {what} table at byte {p} runs past the end of the file")
-        return TableView(buf, p, fields, table_size)
-
     # -- schema tables ------------------------------------------------------------------
 
     def model(self) -> ModelInfo:
@@ -578,7 +577,8 @@ class _Parser:
         version = _U32(buf, root + f[0])[0] if f[0] else 0
         description = self.string(root, f[3], "model description") if f[3] else ""
 
-        buffers = self._buffers(root, f[4]) if f[4] else []
+        start, count = self.vector(self.target(root, f[4]), 4, "buffers") if f[4] else (0, 0)
+        buffers = BufferColumns(self.view, start, count)
         nbuffers = len(buffers)
 
         codes = []
@@ -618,43 +618,10 @@ class _Parser:
                 signatures.append(self._signature(p, subgraphs))
 
         return ModelInfo(version=version, description=description, operator_codes=codes,
-                         subgraphs=subgraphs, signatures=signatures, buffers=buffers,
+                         subgraphs=subgraphs, signatures=signatures,
+                         buffers=LazyRecords(nbuffers, _buffer_maker(buffers)),
                          metadata=metadata, data=buf)
 
-    def _buffers(self, root: int, off: int) -> List[BufferInfo]:
-        buf, size = self.buf, self.size
-        vtcache: dict = {}
-        result = []
-        append = result.append
-        empty = BufferInfo(0, 0, False)
-        for p in self.tables(root, off, "buffers"):
-            if p + 4 > size:
-                raise _Corrupt("a buffer table is past the end of the file")
-            vt = p - _I32(buf, p)[0]
-            cached = vtcache.get(vt)
-            if cached is None:
-                cached = vtcache[vt] = self._vtable(vt, _BUFFER_FIELDS, "buffer")
-            (f_data, f_offset, f_size), table_size = cached
-            if p + table_size > size:
-                raise _Corrupt("a buffer table runs past the end of the file")
-            if f_data:
-                d = p + f_data
-                d += _U32(buf, d)[0]
-                if d + 4 > size or d + 4 + _U32(buf, d)[0] > size:
-                    raise _Corrupt("a buffer's data runs past the end of the file")
-                n = _U32(buf, d)[0]
-                append(BufferInfo(d + 4, n, False) if n else empty)
-                continue
-            offset = _U64(buf, p + f_offset)[0] if f_offset else 0
-            nbytes = _U64(buf, p + f_size)[0] if f_size else 0
-            if offset > 1:  # 0 and 1 are the schema's "no external data" sentinels
-                if offset + nbytes > size:
-                    raise _Corrupt(f"buffer data at byte {offset} (size {nbytes}) is past "
-                                   f"the end of the file")
-                append(BufferInfo(offset, nbytes, True))
-            else:
-                append(empty)
-        return result
 
     def _opcode(self, p: int, index: int) -> OperatorCode:
         buf = self.buf
@@ -670,11 +637,17 @@ class _Parser:
             raise _Corrupt(f"operator code {index} has a negative builtin code {code}")
         return OperatorCode(code, custom, version)
 
-    def _subgraph(self, p: int, index: int, codes, buffers) -> SubgraphInfo:
+
+    def _subgraph(self, p: int, index: int, codes, buffers: BufferColumns) -> SubgraphInfo:
         f = self.table(p, _SUBGRAPH_FIELDS, "subgraph")
         name = self.string(p, f[4], "subgraph name") if f[4] else ""
-        tensors = self._tensors(p, f[0], buffers) if f[0] else []
-        ntensors = len(tensors)
+        view = self.view
+        if f[0]:
+            start, count = self.vector(self.target(p, f[0]), 4, "tensors")
+            tensor_columns = TensorColumns(view, start, count, buffers, self.budget)
+        else:
+            tensor_columns = TensorColumns(view, 0, 0, buffers, self.budget)
+        ntensors = tensor_columns.count
         inputs = self.scalars(p, f[1], "i", 4, "subgraph inputs") if f[1] else ()
         outputs = self.scalars(p, f[2], "i", 4, "subgraph outputs") if f[2] else ()
         for kind, indices in (("input", inputs), ("output", outputs)):
@@ -682,200 +655,24 @@ class _Parser:
                 if not 0 <= t < ntensors:
                     raise _Corrupt(f"subgraph {kind} tensor {t} does not exist "
                                    f"({ntensors} tensors)")
-        operators = self._operators(p, f[3], codes, ntensors) if f[3] else []
-        return SubgraphInfo(index, name, tensors, operators, inputs, outputs)
-
-    def _tensors(self, p: int, off: int, buffers) -> List[TensorInfo]:
-        # The hot loop of read_model: table, vector and string checks are inlined.
-        buf, size = self.buf, self.size
-        U32, I32 = _U32, _I32
-        int_vectors, float_vectors, long_vectors = _INT_VECTORS, _FLOAT_VECTORS, _LONG_VECTORS
-        table, target = self.table, self.target
-        has_data = [b.size > 0 for b in buffers]
-        has_data[:1] = [False]  # buffer 0 is the schema's empty sentinel
-        nbuffers = len(buffers)
-        type_names = TENSOR_TYPE_NAMES
-        ntypes = len(type_names)
-        vtcache: dict = {}
-        budget = self.budget
-        result = []
-        append = result.append
-        index = -1
-        try:
-            for index, tp in enumerate(self.tables(p, off, "tensors")):
-                if tp + 4 > size:
-                    raise _Corrupt("the tensor table is past the end of the file")
-                vt = tp - I32(buf, tp)[0]
-                cached = vtcache.get(vt)
-                if cached is None:
-                    cached = vtcache[vt] = self._vtable(vt, _TENSOR_FIELDS, "tensor")
-                (f_shape, f_type, f_buffer, f_name, f_quant, f_variable, f_sparsity,
-                 f_signature, _), table_size = cached
-                if tp + table_size > size:
-                    raise _Corrupt("the tensor table runs past the end of the file")
-                if f_shape:
-                    v = tp + f_shape
-                    v += U32(buf, v)[0]
-                    if v + 4 > size or v + 4 + 4 * U32(buf, v)[0] > size:
-                        raise _Corrupt("the shape runs past the end of the file")
-                    n = U32(buf, v)[0]
-                    budget -= n
-                    shape = (int_vectors.get(n) or _int_vector(n))(buf, v + 4)
-                else:
-                    shape = ()
-                if f_signature:
-                    v = tp + f_signature
-                    v += U32(buf, v)[0]
-                    if v + 4 > size or v + 4 + 4 * U32(buf, v)[0] > size:
-                        raise _Corrupt("the shape_signature runs past the end of the file")
-                    n = U32(buf, v)[0]
-                    budget -= n
-                    signature = (int_vectors.get(n) or _int_vector(n))(buf, v + 4)
-                else:
-                    signature = shape
-                code = buf[tp + f_type] if f_type else 0
-                dtype = type_names[code] if code < ntypes else f"type_{code}"
-                buffer = U32(buf, tp + f_buffer)[0] if f_buffer else 0
-                if buffer >= nbuffers and buffer:
-                    raise _Corrupt(f"refers to buffer {buffer}, but the model has "
-                                   f"{nbuffers} buffers")
-                if f_name:
-                    v = tp + f_name
-                    v += U32(buf, v)[0]
-                    if v + 4 > size:
-                        raise _Corrupt("the name is past the end of the file")
-                    end = v + 4 + U32(buf, v)[0]
-                    if end >= size or buf[end]:
-                        raise _Corrupt("the name is not terminated")
-                    name = buf[v + 4:end].decode("utf-8", "replace")
-                else:
-                    name = ""
-                scale = zero_point = ()
-                quantized_dimension = 0
-                details = None
-                if f_quant:
-                    qp = tp + f_quant
-                    qp += U32(buf, qp)[0]
-                    q = table(qp, _QUANT_FIELDS, "quantization")
-                    if q[2]:
-                        v = qp + q[2]
-                        v += U32(buf, v)[0]
-                        if v + 4 > size or v + 4 + 4 * U32(buf, v)[0] > size:
-                            raise _Corrupt("the scale vector runs past the end of the file")
-                        n = U32(buf, v)[0]
-                        budget -= n
-                        scale = (float_vectors.get(n) or _float_vector(n))(buf, v + 4)
-                    if q[3]:
-                        v = qp + q[3]
-                        v += U32(buf, v)[0]
-                        if v + 4 > size or v + 4 + 8 * U32(buf, v)[0] > size:
-                            raise _Corrupt("the zero_point vector runs past the end of the file")
-                        n = U32(buf, v)[0]
-                        budget -= n
-                        zero_point = (long_vectors.get(n) or _long_vector(n))(buf, v + 4)
-                    if q[4] and buf[qp + q[4]]:
-                        details = _QUANTIZATION_DETAILS.get(buf[qp + q[4]], "unknown")
-                        if q[5]:
-                            table(target(qp, q[5]), _NO_FIELDS, "quantization details")
-                    if q[6]:
-                        quantized_dimension = I32(buf, qp + q[6])[0]
-                if f_sparsity:
-                    table(target(tp, f_sparsity), _NO_FIELDS, "sparsity")
-                if budget < 0:
-                    raise _Corrupt("the model references far more elements than the "
-                                   "file holds")
-                append(_new_tensor(
-                    TensorInfo, index, name, dtype, shape, signature, scale, zero_point,
-                    quantized_dimension, buffer, buffer < nbuffers and has_data[buffer],
-                    bool(f_variable and buf[tp + f_variable]), bool(f_sparsity), details))
-        except _Corrupt as exc:
-            raise _Corrupt(f"tensor {index}: {exc}") from None
-        self.budget = budget
-        if budget < 0:
-            raise _Corrupt("the model references far more elements than the file holds")
-        return result
-
-    def _tensor_indices(self, op: int, field_offset: int, ntensors: int, what: str) -> tuple:
-        buf = self.buf
-        v = op + field_offset
-        v += _U32(buf, v)[0]
-        if v + 4 > self.size or v + 4 + 4 * _U32(buf, v)[0] > self.size:
-            raise _Corrupt(f"the {what} vector runs past the end of the file")
-        n = _U32(buf, v)[0]
-        if not n:
-            return ()
-        self.budget -= n
-        indices = (_INT_VECTORS.get(n) or _int_vector(n))(buf, v + 4)
-        if min(indices) < -1 or max(indices) >= ntensors:
-            bad = next(t for t in indices if not -1 <= t < ntensors)
-            raise _Corrupt(f"{what} refer to tensor {bad}, but the subgraph has "
-                           f"{ntensors} tensors")
-        return indices
-
-    def _operators(self, p: int, off: int, codes, ntensors: int) -> List[OperatorInfo]:
-        # Second hot loop of read_model; the table check and common fields are inlined.
-        buf, size = self.buf, self.size
-        U32, I32 = _U32, _I32
-        tensor_indices, options_view = self._tensor_indices, self.options
-        ncodes = len(codes)
-        names = [c.name for c in codes]
-        vtcache: dict = {}
-        new_operator = OperatorInfo
-        result = []
-        append = result.append
-        index = -1
-        try:
-            for index, op in enumerate(self.tables(p, off, "operators")):
-                if op + 4 > size:
-                    raise _Corrupt("the operator table is past the end of the file")
-                vt = op - I32(buf, op)[0]
-                cached = vtcache.get(vt)
-                if cached is None:
-                    cached = vtcache[vt] = self._vtable(vt, _OPERATOR_FIELDS, "operator")
-                f, table_size = cached
-                if op + table_size > size:
-                    raise _Corrupt("the operator table runs past the end of the file")
-                opcode_index = U32(buf, op + f[0])[0] if f[0] else 0
-                if opcode_index >= ncodes:
-                    raise _Corrupt(f"uses operator code {opcode_index}, but the model has "
-                                   f"{ncodes}")
-                inputs = tensor_indices(op, f[1], ntensors, "inputs") if f[1] else ()
-                outputs = tensor_indices(op, f[2], ntensors, "outputs") if f[2] else ()
-                intermediates = (tensor_indices(op, f[8], ntensors, "intermediates")
-                                 if f[8] else ())
-                options = options_view(op, f[4], "builtin_options") if f[4] else None
-                options_2 = options_view(op, f[12], "builtin_options_2") if f[12] else None
-                custom_options = b""
-                if f[5]:
-                    v = op + f[5]
-                    v += U32(buf, v)[0]
-                    if v + 4 > size or v + 4 + U32(buf, v)[0] > size:
-                        raise _Corrupt("its custom options run past the end of the file")
-                    custom_options = buf[v + 4:v + 4 + U32(buf, v)[0]]
-                elif f[9] and f[10]:
-                    large_offset = _U64(buf, op + f[9])[0]
-                    large_size = _U64(buf, op + f[10])[0]
-                    if large_offset + large_size > size:
-                        raise _Corrupt("its large custom options are past the end of the file")
-                    custom_options = buf[large_offset:large_offset + large_size]
-                code = codes[opcode_index]
-                append(new_operator(
-                    index, opcode_index, names[opcode_index], code.builtin_code,
-                    code.custom_code, code.version, inputs, outputs, intermediates,
-                    buf[op + f[3]] if f[3] else 0, options,
-                    buf[op + f[11]] if f[11] else 0, options_2,
-                    custom_options, _I8(buf, op + f[6])[0] if f[6] else 0))
-                if self.budget < 0:
-                    raise _Corrupt("the model references far more elements than the "
-                                   "file holds")
-        except _Corrupt as exc:
-            raise _Corrupt(f"operator {index}: {exc}") from None
-        return result
+        start, count = self.vector(self.target(p, f[3]), 4, "operators") if f[3] else (0, 0)
+        operator_columns = OperatorColumns(view, start, count, len(codes), ntensors,
+                                           self.budget)
+        tensors = LazyRecords(ntensors, _tensor_maker(tensor_columns, self.buf))
+        operators = LazyRecords(count, _operator_maker(operator_columns, codes, self.buf))
+        return SubgraphInfo(index, name, tensors, operators, inputs, outputs,
+                            tensor_columns, operator_columns)
 
     def _check_subgraph_references(self, subgraphs: List[SubgraphInfo]) -> None:
         count = len(subgraphs)
+        kinds_1 = np.array(sorted(_SUBGRAPH_REFS_1), np.int64)
+        kinds_2 = np.array(sorted(_SUBGRAPH_REFS_2) + [_STABLEHLO_CASE_OPTIONS], np.int64)
         for graph in subgraphs:
-            for op in graph.operators:
+            columns = graph.operator_columns
+            control_flow = (np.isin(columns.options_type, kinds_1)
+                            | np.isin(columns.options_2_type, kinds_2))
+            for i in np.flatnonzero(control_flow).tolist():
+                op = graph.operators[i]
                 refs = []
                 if op.builtin_options is not None:
                     for slot, what in _SUBGRAPH_REFS_1.get(op.builtin_options_type, ()):
@@ -914,6 +711,73 @@ class _Parser:
                 mapping[name] = tensor
             maps.append(mapping)
         return SignatureInfo(key, subgraph, maps[0], maps[1])
+
+
+def _buffer_maker(columns: BufferColumns):
+    """``make(i)`` for the LazyRecords of the model's buffers."""
+    return lambda i: BufferInfo(int(columns.start[i]), int(columns.size[i]),
+                                bool(columns.external[i]))
+
+
+def _tensor_maker(columns: TensorColumns, buf: bytes):
+    """``make(i)`` for the LazyRecords of a subgraph's tensors."""
+    lists = []
+
+    def make(i: int) -> TensorInfo:
+        if not lists:  # first use: Python lists index faster than numpy arrays
+            c = columns
+            lists.append((c.dtype.tolist(), c.name.starts.tolist(), c.name.counts.tolist(),
+                          c.has_signature.tolist(), c.scale.counts.tolist(),
+                          c.quantized_dimension.tolist(), c.buffer.tolist(),
+                          c.is_constant.tolist(), c.is_variable.tolist(),
+                          c.has_sparsity.tolist(), c.details.tolist()))
+        (dtypes, name_starts, name_sizes, has_signature, scales, axes, buffers, constant,
+         variable, sparsity, details) = lists[0]
+        code = dtypes[i]
+        start = name_starts[i]
+        shape = columns.shape.item(i)
+        return TensorInfo(
+            i, buf[start:start + name_sizes[i]].decode("utf-8", "replace"),
+            TENSOR_TYPE_NAMES[code] if code < len(TENSOR_TYPE_NAMES) else f"type_{code}",
+            shape, columns.signature.item(i) if has_signature[i] else shape, scales[i],
+            axes[i], buffers[i], constant[i], variable[i], sparsity[i],
+            _QUANTIZATION_DETAILS.get(details[i], "unknown") if details[i] else None,
+            columns)
+
+    return make
+
+
+def _options_view(buf: bytes, options, row: int) -> Optional[TableView]:
+    if row < 0:
+        return None
+    _, tables = options
+    fields, size = tables.vtables[tables.vtable_ids[row]]
+    return TableView(buf, int(tables.pos[row]), fields, size)
+
+
+def _operator_maker(columns: OperatorColumns, codes: List[OperatorCode], buf: bytes):
+    """``make(i)`` for the LazyRecords of a subgraph's operators."""
+    lists = []
+
+    def make(i: int) -> OperatorInfo:
+        if not lists:
+            c = columns
+            lists.append((c.opcode.tolist(), c.options_type.tolist(),
+                          c.options_2_type.tolist(), c.option_index(1).tolist(),
+                          c.option_index(2).tolist(), c.custom_start.tolist(),
+                          c.custom_size.tolist(), c.custom_format.tolist()))
+        (opcodes, types, types_2, rows, rows_2, custom_starts, custom_sizes,
+         formats) = lists[0]
+        code = codes[opcodes[i]]
+        start = custom_starts[i]
+        return OperatorInfo(
+            i, opcodes[i], code.name, code.builtin_code, code.custom_code, code.version,
+            columns.inputs.item(i), columns.outputs.item(i), columns.intermediates.item(i),
+            types[i], _options_view(buf, columns.options, rows[i]), types_2[i],
+            _options_view(buf, columns.options_2, rows_2[i]),
+            buf[start:start + custom_sizes[i]], formats[i])
+
+    return make
 
 
 _OTHER_FORMATS = (

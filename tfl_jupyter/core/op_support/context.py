@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import struct
+from functools import cached_property
 from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 from ..tflite_reader import ModelInfo, OperatorInfo, SubgraphInfo, TensorInfo
 from .options import activation_name, read_options
@@ -13,6 +16,8 @@ CUSTOM_CODE = 32  # BuiltinOperator.CUSTOM
 RUNTIME_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess"})
 
 _INT_CODES = {"int32": ("i", 4), "int64": ("q", 8)}
+DEQUANTIZE_CODE = 6  # BuiltinOperator.DEQUANTIZE
+FLOAT16_CODE = 1  # TensorType.FLOAT16
 
 
 class GraphView:
@@ -20,37 +25,50 @@ class GraphView:
 
     Attributes
     ----------
-    producer : dict
-        Tensor index -> index of the operator that writes it.
-    consumers : dict
-        Tensor index -> list of operator indices that read it.
+    static_mask : numpy bool array
+        Per tensor: is its value known before inference? True for constants, and for
+        float32 results of DEQUANTIZE applied to a constant float16 tensor (both
+        delegates fold those into static weights).
     static : set
-        Tensors whose value is known before inference: constants, and float32 results
-        of DEQUANTIZE applied to a constant float16 tensor (both delegates fold those
-        into static weights).
+        The indices where ``static_mask`` is True.
+    producer : dict
+        Tensor index -> index of the operator that writes it (built on first use).
+    consumers : dict
+        Tensor index -> list of operator indices that read it (built on first use).
     """
 
     def __init__(self, model: ModelInfo, graph: SubgraphInfo):
         self.model = model
         self.graph = graph
         self.tensors = graph.tensors
-        self.tensor_or_none = list(graph.tensors) + [None]
-        producer: Dict[int, int] = {}
+        tensors, ops = graph.tensor_columns, graph.operator_columns
+        static = tensors.is_constant.copy()
+        builtin = np.array([c.builtin_code for c in model.operator_codes] or [0])[ops.opcode]
+        inputs = ops.inputs
+        dequantize = (builtin == DEQUANTIZE_CODE) & (inputs.counts == 1)
+        source = inputs.values[inputs.offsets[dequantize]]
+        if static.size and source.size:
+            safe = np.maximum(source, 0)  # -1: an omitted input
+            folded = (source >= 0) & static[safe] & (tensors.dtype[safe] == FLOAT16_CODE)
+            for i in np.flatnonzero(dequantize)[folded].tolist():
+                static[[t for t in ops.outputs.item(i) if t >= 0]] = True
+        self.static_mask = static
+        self.static = set(np.flatnonzero(static).tolist())
+
+    @cached_property
+    def producer(self) -> Dict[int, int]:
+        outputs = self.graph.operator_columns.outputs
+        return {t: i for i in range(len(self.graph.operators)) for t in outputs.item(i)}
+
+    @cached_property
+    def consumers(self) -> Dict[int, List[int]]:
+        inputs = self.graph.operator_columns.inputs
         consumers: Dict[int, List[int]] = {}
-        for op in graph.operators:
-            for t in op.outputs:
-                producer[t] = op.index
-            for t in op.inputs:
+        for i in range(len(self.graph.operators)):
+            for t in inputs.item(i):
                 if t >= 0:
-                    consumers.setdefault(t, []).append(op.index)
-        self.producer = producer
-        self.consumers = consumers
-        static = {t.index for t in graph.tensors if t.is_constant}
-        for op in graph.operators:
-            if (op.op == "DEQUANTIZE" and len(op.inputs) == 1 and op.inputs[0] in static
-                    and graph.tensors[op.inputs[0]].dtype == "float16"):
-                static.update(op.outputs)
-        self.static = static
+                    consumers.setdefault(t, []).append(i)
+        return consumers
 
     def int_values(self, tensor: TensorInfo, limit: int = 64) -> Optional[Tuple[int, ...]]:
         """Values of a small constant int32/int64 tensor, or None if not readable."""
@@ -70,14 +88,15 @@ class OpContext:
     __slots__ = ("op", "graph", "inputs", "outputs", "name", "version", "kind", "_options")
 
     def __init__(self, op: OperatorInfo, graph: GraphView):
-        lookup = graph.tensor_or_none
+        tensors = graph.tensors
         self.op = op
         self.graph = graph
         self.name = op.op
         self.version = op.version
-        # tensor_or_none ends with None, so index -1 (an omitted input) maps to None.
-        self.inputs: Tuple[Optional[TensorInfo], ...] = tuple(map(lookup.__getitem__, op.inputs))
-        self.outputs: Tuple[TensorInfo, ...] = tuple(map(lookup.__getitem__, op.outputs))
+        # Index -1 marks an omitted optional input.
+        self.inputs: Tuple[Optional[TensorInfo], ...] = tuple(
+            tensors[i] if i >= 0 else None for i in op.inputs)
+        self.outputs: Tuple[TensorInfo, ...] = tuple(tensors[i] for i in op.outputs)
         if op.builtin_code != CUSTOM_CODE:
             self.kind = "builtin"
         else:

@@ -434,6 +434,42 @@ for _name in BINARY_ELEMENTWISE:
     _CHECKS.setdefault(_name, _check_binary)
 
 
+
+def _binary_shape_facts(inputs: tuple, outputs: tuple) -> tuple:
+    """What _check_add / _check_mul read of the input shapes, beyond their ranks."""
+    if len(inputs) != 2 or None in inputs:
+        return ()
+    a, b = inputs
+    if len(a) == len(b):
+        return (any(x < y for x, y in zip(a, b)), any(y < x for x, y in zip(a, b)))
+    return (a, b) if len(a) > 1 and len(b) > 1 else ()
+
+
+def _depthwise_shape_facts(inputs: tuple, outputs: tuple) -> tuple:
+    """What _check_depthwise reads of the shapes, beyond their ranks."""
+    x, w, bias = (tuple(inputs) + (None, None, None))[:3]
+    out = outputs[0] if outputs else None
+    if x is None or w is None or out is None or not len(x) == len(w) == len(out) == 4:
+        return ()
+    count = None
+    if bias is not None:
+        count = 1
+        for d in bias:
+            count *= d
+    # out[3] == x[3] * depth_multiplier, for any multiplier, is decided by these:
+    ratio = (out[3] % x[3] == 0, out[3] // x[3]) if x[3] else (out[3] == 0,)
+    return (x[0] == out[0], w[3] == out[3], ratio, x[3] == 1, count == out[3])
+
+
+# What the ops table must know to group operators (see op_support/grouping.py): checks
+# above that read dimensions beyond the rank (all of them, or the facts returned by a
+# function of the input and output shapes), and checks that look at neighbouring ops.
+EXACT_SHAPES = frozenset({"PAD", "MIRROR_PAD", "SELECT_V2", "ONE_HOT"})
+SHAPE_FACTS = {"ADD": _binary_shape_facts, "MUL": _binary_shape_facts,
+               "DEPTHWISE_CONV_2D": _depthwise_shape_facts}
+CONTEXT_DEPENDENT = LOGICAL | {"CAST"}
+
+
 def _tensor_types(ctx: OpContext) -> str:
     """IsAllAllowedTensors of GetOpsToReplace."""
     name = ctx.name

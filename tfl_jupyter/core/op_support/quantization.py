@@ -28,9 +28,9 @@ def quantization_scheme(ctx: OpContext) -> Tuple[bool, str, str]:
     activations = [t for t in ctx.inputs + ctx.outputs
                    if t is not None and not t.is_constant]
     weights = [t for t in ctx.inputs
-               if t is not None and t.is_constant and t.scale and t.dtype in _WEIGHT_TYPES]
+               if t is not None and t.is_constant and t.num_scales and t.dtype in _WEIGHT_TYPES]
     granularity = ""
-    per_channel = [t for t in weights if len(t.scale) > 1]
+    per_channel = [t for t in weights if t.num_scales > 1]
     if per_channel:
         granularity = f"per-channel (axis {per_channel[0].quantized_dimension})"
     elif weights:
@@ -46,10 +46,10 @@ def quantization_scheme(ctx: OpContext) -> Tuple[bool, str, str]:
         return False, "quantize", granularity
 
     outputs = [t for t in ctx.outputs if t is not None]
-    if outputs and not any(t.scale or t.dtype in _FLOATS for t in outputs):
+    if outputs and not any(t.num_scales or t.dtype in _FLOATS for t in outputs):
         # Shape / index results (SHAPE, ARG_MAX, ...): no quantized arithmetic to report.
         return False, outputs[0].dtype, granularity
-    act_types = {t.dtype for t in activations if t.scale}
+    act_types = {t.dtype for t in activations if t.num_scales}
     if "int16" in act_types:
         return True, "int16x8", granularity
     if "int8" in act_types:

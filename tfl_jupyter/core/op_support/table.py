@@ -5,11 +5,14 @@ import gc
 import re
 from typing import Dict, List
 
+import numpy as np
 import pandas as pd
 
-from ..tflite_reader import ModelInfo
-from .context import FLEX_PREFIX, RUNTIME_CUSTOM_OPS, GraphView, OpContext
+from ..tflite_reader import TENSOR_TYPE_NAMES, ModelInfo, SubgraphInfo
+from . import gpu_rules, xnnpack_rules
+from .context import CUSTOM_CODE, FLEX_PREFIX, RUNTIME_CUSTOM_OPS, GraphView, OpContext
 from .gpu_rules import gpu_verdict
+from .grouping import factorize_rows, operator_matrix, option_groups, tensor_groups
 from .options import OPTION_LAYOUTS
 from .quantization import quantization_scheme
 from .xnnpack_rules import xnnpack_verdict
@@ -35,6 +38,7 @@ _BLOCKERS = (
     ("", 0),
 )
 _BLOCKER_RANK = dict(_BLOCKERS)
+_TENSOR_NUMBER = re.compile(r"tensor (-?\d+)")
 _FUSED_ACTIVATION_OPS = frozenset(name for name, (_, fields) in OPTION_LAYOUTS.items()
                                   if "activation" in fields)
 
@@ -50,29 +54,6 @@ def _kind_note(ctx: OpContext) -> str:
             return f"custom op {code!r} ships with the standard TFLite runtime"
         return f"custom op {code!r}: you must register your own kernel with the interpreter"
     return ""
-
-
-# Verdicts of these ops depend on more than the op and its tensors' signatures (graph
-# neighbours, constant values, quantization scales), so they are never memoised.
-_CONTEXT_DEPENDENT = frozenset({"CAST", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL",
-                                "EQUAL", "NOT_EQUAL", "PAD", "STRIDED_SLICE", "QUANTIZE",
-                                "LEAKY_RELU", "MEAN", "SUM", "REDUCE_MAX"})
-
-
-def _tensor_signatures(view: GraphView) -> list:
-    """Per tensor, everything the rules may look at except constant values and scales."""
-    static = view.static
-    signatures = [(t.dtype, t.shape, t.index in static, t.is_constant, len(t.scale),
-                   t.quantized_dimension, bool(t.scale) and t.dtype) for t in view.tensors]
-    signatures.append(None)  # index -1: an omitted input
-    return signatures
-
-
-def _options_key(op) -> tuple:
-    table = op.builtin_options
-    if table is None:
-        return (op.builtin_options_type,)
-    return (op.builtin_options_type, table.fields_key())
 
 
 def _verdict(ctx: OpContext) -> tuple:
@@ -118,65 +99,153 @@ def ops_table(model: ModelInfo) -> pd.DataFrame:
 
 
 def _ops_table(model: ModelInfo) -> pd.DataFrame:
-    columns: Dict[str, List] = {name: [] for name in OPS_COLUMNS}
-    c = columns
-    add_subgraph, add_index, add_op = c["subgraph"].append, c["index"].append, c["op"].append
-    add_version, add_kind = c["version"].append, c["kind"].append
-    add_tf_op, add_custom = c["tf_op"].append, c["custom_code"].append
-    add_in_types, add_out_types = c["input_types"].append, c["output_types"].append
-    add_in_shapes, add_out_shapes = c["input_shapes"].append, c["output_shapes"].append
-    add_quantized, add_scheme = c["quantized"].append, c["quant_scheme"].append
-    add_weights, add_activation = c["weights_quant"].append, c["activation"].append
-    add_xnnpack, add_gpu, add_notes = c["xnnpack"].append, c["gpu"].append, c["notes"].append
-    add_inputs, add_outputs = c["inputs"].append, c["outputs"].append
-    memo: Dict[tuple, tuple] = {}
-    for graph in model.subgraphs:
-        view = GraphView(model, graph)
-        # One past the end is None / '-', so index -1 (an omitted input) needs no test.
-        dtypes = [t.dtype for t in graph.tensors] + ["-"]
-        shapes = [t.shape for t in graph.tensors] + [None]
-        dtype_of, shape_of = dtypes.__getitem__, shapes.__getitem__
-        signature_of = _tensor_signatures(view).__getitem__
-        for op in graph.operators:
-            key = None
-            if op.op not in _CONTEXT_DEPENDENT:
-                key = (op.opcode_index, _options_key(op), tuple(map(signature_of, op.inputs)),
-                       tuple(map(signature_of, op.outputs)))
-                verdict = memo.get(key)
-            if key is None or verdict is None:
-                verdict = _verdict(OpContext(op, view))
-                if key is not None:
-                    memo[key] = verdict
-            kind, quantized, scheme, weights, xnnpack_ok, gpu_ok, notes, activation = verdict
-            if kind == "builtin":
-                add_tf_op(None)
-                add_custom(None)
-            else:
-                add_tf_op(op.custom_code[len(FLEX_PREFIX):] if kind == "flex" else None)
-                add_custom(op.custom_code)
-            add_subgraph(graph.index)
-            add_index(op.index)
-            add_op(op.op)
-            add_version(op.version)
-            add_kind(kind)
-            add_in_types(tuple(map(dtype_of, op.inputs)))
-            add_out_types(tuple(map(dtype_of, op.outputs)))
-            add_in_shapes(tuple(map(shape_of, op.inputs)))
-            add_out_shapes(tuple(map(shape_of, op.outputs)))
-            add_quantized(quantized)
-            add_scheme(scheme)
-            add_weights(weights)
-            add_activation(activation)
-            add_xnnpack(xnnpack_ok)
-            add_gpu(gpu_ok)
-            add_notes(notes)
-            add_inputs(op.inputs)
-            add_outputs(op.outputs)
-    frame = pd.DataFrame(columns, columns=OPS_COLUMNS)
-    if not len(frame):
-        frame = frame.astype({"subgraph": "int64", "index": "int64", "version": "int64",
-                              "quantized": bool, "xnnpack": bool, "gpu": bool})
-    return frame
+    parts = [_subgraph_columns(model, graph) for graph in model.subgraphs]
+    if len(parts) == 1:
+        columns = parts[0]
+    else:
+        columns = {name: np.concatenate([_objects(part[name]) if isinstance(part[name], list)
+                                         else part[name] for part in parts])
+                   for name in OPS_COLUMNS}
+    return pd.DataFrame(columns, columns=OPS_COLUMNS)
+
+
+def _objects(values: list) -> np.ndarray:
+    """A 1-D object array of ``values`` (tuples stay tuples)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object]:
+    ops = graph.operator_columns
+    count = ops.count
+    view = GraphView(model, graph)
+    u8 = np.frombuffer(model.data, np.uint8)
+    options = option_groups(graph, u8, 1), option_groups(graph, u8, 2)
+    templates, template_ops = factorize_rows(operator_matrix(
+        graph, tensor_groups(graph, view.static_mask, exact=True), *options))
+    inputs, outputs = ops.inputs.tuples(), ops.outputs.tuples()
+    describe = _template_describer(model, graph)
+    rows = [describe(op, inputs[op], outputs[op]) for op in template_ops.tolist()]
+    columns: Dict[str, object] = {"subgraph": np.full(count, graph.index, np.int64),
+                                  "index": np.arange(count, dtype=np.int64)}
+    for j, name in enumerate(_TEMPLATE_COLUMNS):
+        columns[name] = _objects([row[j] for row in rows])[templates]
+    columns["version"] = columns["version"].astype(np.int64)
+
+    groups, group_ops = factorize_rows(
+        _verdict_keys(model, graph, view.static_mask, options, templates, rows))
+    verdicts = []
+    numbered = {}  # group -> notes with tensor roles to fill in per operator
+    for group, op in enumerate(group_ops.tolist()):
+        verdict = _verdict(OpContext(graph.operators[op], view))
+        notes = verdict[_NOTES]
+        if _TENSOR_NUMBER.search(notes):
+            numbered[group] = _roles(notes, inputs[op] + outputs[op])
+        verdicts.append(verdict)
+    for j, name in enumerate(_VERDICT_COLUMNS):
+        values = _objects([verdict[j] for verdict in verdicts])[groups]
+        columns[name] = values.astype(bool) if name in _BOOL_COLUMNS else values
+    if numbered:
+        _number_notes(columns, numbered, groups, graph, view, inputs, outputs)
+    columns["inputs"], columns["outputs"] = inputs, outputs
+    return columns
+
+
+def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, static: np.ndarray, options,
+                  templates: np.ndarray, rows: list) -> np.ndarray:
+    """One row per operator of everything its verdict depends on: equal rows, equal
+    verdicts (up to the tensor numbers in the notes, see _roles)."""
+    ops = graph.operator_columns
+    names = [code.name for code in model.operator_codes]
+
+    def ops_named(wanted) -> np.ndarray:
+        return np.array([name in wanted for name in names] or [False])[ops.opcode]
+
+    facts: Dict[object, int] = {}
+    template_facts = np.array([
+        facts.setdefault((row[0], _SHAPE_FACTS[row[0]](row[6], row[7])), len(facts))
+        if row[0] in _SHAPE_FACTS else -1 for row in rows] or [-1])
+    by_value = np.full(ops.count, -1)
+    values: Dict[tuple, int] = {}
+    for op in np.flatnonzero(ops_named(xnnpack_rules.VALUE_DEPENDENT)).tolist():
+        key = tuple(_small_constant(model, graph, i) for i in ops.inputs.item(op))
+        by_value[op] = values.setdefault(key, len(values))
+    return np.column_stack([
+        operator_matrix(graph, tensor_groups(graph, static, exact=False), *options),
+        np.where(ops_named(_EXACT_SHAPES), templates, -1), template_facts[templates],
+        np.where(ops_named(_CONTEXT_DEPENDENT), np.arange(ops.count), -1), by_value])
+
+
+def _small_constant(model: ModelInfo, graph: SubgraphInfo, tensor: int):
+    """What a rule can read of an input's value: its bytes when small and constant."""
+    if tensor < 0 or not graph.tensor_columns.is_constant[tensor]:
+        return None
+    buffer = int(graph.tensor_columns.buffer[tensor])
+    data = model.buffer_bytes(buffer)
+    return bytes(data) if len(data) <= 512 else ("buffer", buffer)
+
+
+# Columns that depend only on the template (op, options, exact tensor signatures) ...
+_TEMPLATE_COLUMNS = ("op", "version", "tf_op", "custom_code", "input_types", "output_types",
+                     "input_shapes", "output_shapes")
+# ... and those the rules decide, in _verdict's order.
+_VERDICT_COLUMNS = ("kind", "quantized", "quant_scheme", "weights_quant", "xnnpack", "gpu",
+                    "notes", "activation")
+_NOTES = _VERDICT_COLUMNS.index("notes")
+_BOOL_COLUMNS = frozenset({"quantized", "xnnpack", "gpu"})
+_EXACT_SHAPES = gpu_rules.EXACT_SHAPES | xnnpack_rules.EXACT_SHAPES
+_SHAPE_FACTS = gpu_rules.SHAPE_FACTS
+_CONTEXT_DEPENDENT = gpu_rules.CONTEXT_DEPENDENT | xnnpack_rules.CONTEXT_DEPENDENT
+
+
+def _template_describer(model: ModelInfo, graph: SubgraphInfo):
+    """``describe(op, inputs, outputs)``: the _TEMPLATE_COLUMNS of one operator."""
+    codes, opcodes = model.operator_codes, graph.operator_columns.opcode.tolist()
+    tensors = graph.tensor_columns
+    known = len(TENSOR_TYPE_NAMES)
+    dtype_names = [TENSOR_TYPE_NAMES[c] if c < known else f"type_{c}"
+                   for c in tensors.dtype.tolist()] + ["-"]  # [-1]: an omitted input
+    shape = tensors.shape.item
+
+    def describe(op: int, inputs: tuple, outputs: tuple) -> tuple:
+        code = codes[opcodes[op]]
+        custom = code.custom_code if code.builtin_code == CUSTOM_CODE else None
+        flex = custom is not None and custom.startswith(FLEX_PREFIX)
+        return (code.name, code.version, custom[len(FLEX_PREFIX):] if flex else None, custom,
+                tuple(dtype_names[i] for i in inputs), tuple(dtype_names[i] for i in outputs),
+                tuple(shape(i) if i >= 0 else None for i in inputs),
+                tuple(shape(i) for i in outputs))
+
+    return describe
+
+
+def _roles(notes: str, tensors: tuple):
+    """Notes with each 'tensor N' replaced by the role of N in ``tensors`` (inputs, then
+    outputs), so a group's notes can name each member's own tensors; None when a number
+    is not one role exactly (then every member is judged on its own)."""
+    roles: Dict[int, int] = {}
+    for role, tensor in enumerate(tensors):
+        roles[tensor] = -1 if tensor in roles else role
+    parts = _TENSOR_NUMBER.split(notes)  # text, number, text, number, ..., text
+    for k in range(1, len(parts), 2):
+        role = roles.get(int(parts[k]), -1)
+        if role < 0:
+            return None
+        parts[k] = role
+    return parts
+
+
+def _number_notes(columns, numbered, groups, graph, view, inputs, outputs) -> None:
+    notes = columns["notes"]
+    for op in np.flatnonzero(np.isin(groups, list(numbered))).tolist():
+        parts = numbered[int(groups[op])]
+        if parts is None:
+            verdict = _verdict(OpContext(graph.operators[op], view))
+            for j, name in enumerate(_VERDICT_COLUMNS):
+                columns[name][op] = verdict[j]
+            continue
+        tensors = inputs[op] + outputs[op]
+        notes[op] = "".join(part if k % 2 == 0 else f"tensor {tensors[part]}"
+                            for k, part in enumerate(parts))
 
 
 def _blocker(kind: str, custom_code, count: int, xnnpack_count: int, gpu_count: int) -> str:
@@ -195,7 +264,6 @@ def _blocker(kind: str, custom_code, count: int, xnnpack_count: int, gpu_count: 
     return ""
 
 
-_TENSOR_NUMBER = re.compile(r"tensor -?\d+")
 MAX_SUMMARY_NOTES = 4
 
 

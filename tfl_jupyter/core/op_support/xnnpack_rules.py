@@ -171,6 +171,12 @@ _CHECKS: Dict[str, Callable[[OpContext], str]] = {
     "TRANSPOSE": _check_transpose, "TRANSPOSE_CONV": _check_transpose_conv,
     "ADD": _check_binary_inputs,
 }
+# What the ops table must know to group operators (see op_support/grouping.py): checks
+# that read dimensions beyond the rank, constant input values, or scales.
+EXACT_SHAPES = frozenset({"PRELU"})
+VALUE_DEPENDENT = frozenset({"PAD", "STRIDED_SLICE"})
+CONTEXT_DEPENDENT = frozenset({"QUANTIZE", "LEAKY_RELU"})
+
 # Inputs that hold shapes, axes, paddings... rather than data (their dtype is free).
 _PARAMETER_INPUTS = {"MEAN": (1,), "SUM": (1,), "REDUCE_MAX": (1,), "PAD": (1,), "RESHAPE": (1,), "RESIZE_BILINEAR": (1,),
                      "SLICE": (1, 2), "STRIDED_SLICE": (1, 2, 3), "TRANSPOSE": (1,),
@@ -194,7 +200,7 @@ def _float_types(ctx: OpContext) -> str:
     bias = ctx.input(_BIAS_INPUT[ctx.name]) if ctx.name in _BIAS_INPUT else None
     for t in _data_tensors(ctx):
         if t.dtype != "float32" and not (t.dtype == "float16" and ctx.is_static(t)):
-            if t.is_constant and t.scale and t.dtype in ("int8", "int4"):
+            if t.is_constant and t.num_scales and t.dtype in ("int8", "int4"):
                 if ctx.name in HYBRID_OPS:
                     continue
                 return f"no dynamic-range (int8 weights, float activations) {ctx.name} kernel"
@@ -209,30 +215,30 @@ def _quantized_types(ctx: OpContext) -> str:
     bias = ctx.input(_BIAS_INPUT[name]) if name in _BIAS_INPUT else None
     if name == "QUANTIZE":
         x, y = ctx.input(0), ctx.outputs[0]
-        if y.dtype != "int8" or len(y.scale) != 1:
+        if y.dtype != "int8" or y.num_scales != 1:
             return "the output must be per-tensor int8"
         if x is not None and x.dtype not in ("float32", "int8"):
             return f"input is {x.dtype}, needs float32 or int8"
-        if x is not None and x.dtype == "int8" and x.scale and y.scale and y.scale[0]:
+        if x is not None and x.dtype == "int8" and x.num_scales and y.num_scales and y.scale[0]:
             ratio = x.scale[0] / y.scale[0]
             if not 2 ** -8 <= ratio <= 2 ** 7:
                 return "input/output scale ratio outside [2**-8, 2**7]"
         return ""
     if name == "DEQUANTIZE":
         x, y = ctx.input(0), ctx.outputs[0]
-        if x is None or x.dtype != "int8" or len(x.scale) != 1 or y.dtype != "float32":
+        if x is None or x.dtype != "int8" or x.num_scales != 1 or y.dtype != "float32":
             return "needs a per-tensor int8 input and a float32 output"
         return ""
     for t in _data_tensors(ctx):
         if t.dtype != "int8":
             return f"tensor {t.index} is {t.dtype}, quantized ops need int8 (signed)"
-        if not t.scale:
+        if not t.num_scales:
             return f"tensor {t.index} is int8 without quantization parameters"
     if bias is not None and bias.dtype != "int32":
         return f"bias is {bias.dtype}, needs int32"
     if name == "LEAKY_RELU":
         x, y = ctx.input(0), ctx.outputs[0]
-        if x is not None and x.scale and y.scale and y.scale[0]:
+        if x is not None and x.num_scales and y.num_scales and y.scale[0]:
             ratio = x.scale[0] / y.scale[0]
             if not 1 / 256 <= ratio <= 128:
                 return "input/output scale ratio outside [1/256, 128]"
