@@ -1,22 +1,25 @@
 """Benchmark: building ``.ops`` for a model vs ``tf.lite.experimental.Analyzer.analyze``.
 
-Both run on the same bytes in the same process; the script prints each time (best of
-several runs) and the ratio ours / Analyzer. Target: ratio <= 1.0.
+Both run on the same bytes in the same process, alternating; the script prints each
+time (best of ``--rounds`` runs), the read alone for context, and the ratio
+ours / Analyzer. Target: ratio <= 1.0.
 
 Models: EfficientNetB0 int8 (``keras.applications.EfficientNetB0(weights=None)``, full
 integer quantization, ~305 ops) and a generated float model of >= 5,000 ops.
 
 Usage::
 
-    python bench/bench_ops_table.py [--cache DIR] [--repeat N]
+    python bench/bench_ops_table.py [--cache DIR] [--rounds N] [--strict]
 
 ``--cache`` keeps the converted models between runs (conversion takes ~30 s).
 """
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 import time
+
+from _common import parser
 
 
 def _efficientnet_int8() -> bytes:
@@ -98,28 +101,37 @@ def _analyzer(data: bytes):
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", help="directory for converted models")
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
+TARGET = 1.0
+
+
+def main() -> int:
+    p = parser(__doc__.split("\n")[0], rounds=15)
+    p.add_argument("--cache", help="directory for converted models")
+    args = p.parse_args()
 
     from tfl_jupyter.core.op_support import ops_table
     from tfl_jupyter.core.tflite_reader import read_model
 
     cases = [("EfficientNetB0 int8", _cached(args.cache, "efficientnetb0_int8", _efficientnet_int8)),
              ("generated chain", _cached(args.cache, "many_ops", _many_ops))]
-    print(f"{'model':22} {'ops':>6} {'read':>9} {'.ops':>9} {'Analyzer':>9} {'ratio':>6}")
+    print(f"{'model':22} {'ops':>6} {'read':>9} {'.ops':>9} {'Analyzer':>9} {'ratio':>6}  target  result")
+    missed = []
     for name, data in cases:
         analyzer = _analyzer(data)
         analyzer()  # warm up both sides
         ops = ops_table(read_model(data))
         read_s, ours_s, theirs_s = _best_interleaved(
             [lambda: read_model(data), lambda: ops_table(read_model(data)), analyzer],
-            args.repeat)
+            args.rounds)
+        ratio = ours_s / theirs_s
+        if ratio > TARGET:
+            missed.append(name)
         print(f"{name:22} {len(ops):6d} {read_s * 1e3:7.2f}ms {ours_s * 1e3:7.2f}ms "
-              f"{theirs_s * 1e3:7.2f}ms {ours_s / theirs_s:6.2f}")
+              f"{theirs_s * 1e3:7.2f}ms {ratio:6.2f}  <= {TARGET}  {'FAIL' if ratio > TARGET else 'PASS'}")
+    print(f"\n{len(cases) - len(missed)}/{len(cases)} targets met"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+    return 1 if (args.strict and missed) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -347,3 +347,14 @@ def test_shared_subobjects_cannot_blow_up():
     with pytest.raises(InvalidModelError, match="far more elements"):
         read_model(data)
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_model_pickles_with_its_records_and_columns():
+    import pickle
+
+    model = read_model(models.int8_cnn())
+    copy = pickle.loads(pickle.dumps(model))
+    assert list(copy.subgraphs[0].tensors) == list(model.subgraphs[0].tensors)
+    assert [repr(op) for op in copy.subgraphs[0].operators] == [
+        repr(op) for op in model.subgraphs[0].operators]
+    assert ops_table(copy).equals(ops_table(model))

@@ -56,6 +56,9 @@ class LazyRecords(Sequence):
     def __eq__(self, other) -> bool:
         return isinstance(other, (list, LazyRecords)) and list(self) == list(other)
 
+    def __reduce__(self):
+        return list, (list(self),)  # pickles as the plain list of its records
+
     def __repr__(self) -> str:
         return f"[{len(self)} records]"
 
@@ -106,8 +109,8 @@ class FileView:
     def read(self, pos: np.ndarray, dtype: str, kind: str, what: str, ids=None) -> np.ndarray:
         """Scalars at ``pos``, after checking each lies inside the file."""
         width = np.dtype(dtype).itemsize
-        bad = (pos < 0) | (pos > self.size - width)
-        if bad.any():
+        if pos.size and (pos.min() < 0 or pos.max() > self.size - width):
+            bad = (pos < 0) | (pos > self.size - width)
             raise _fail(bad, ids, kind, f"{what} is past the end of the file")
         return self.gather(pos, dtype)
 
@@ -161,7 +164,10 @@ class Tables:
         what = what or kind
         self.view, self.pos, self.kind, self.ids = view, pos, kind, ids
         vt = pos - view.read(pos, "<i4", kind, f"the {what} table", ids).astype(_I64)
-        distinct, self.vtable_ids = np.unique(vt, return_inverse=True)
+        if len(vt) and (vt == vt[0]).all():  # one shared vtable: the usual case
+            distinct, self.vtable_ids = vt[:1], np.zeros(len(vt), np.intp)
+        else:
+            distinct, self.vtable_ids = np.unique(vt, return_inverse=True)
         self.vtables = []
         for j, position in enumerate(distinct.tolist()):
             try:
@@ -298,13 +304,6 @@ BUFFER_FIELDS = (4, 8, 8)  # data, offset, size
 NO_FIELDS = ()  # tables we only locate (options, sparsity): fields checked on read
 
 
-def _spend(budget: List[int], counts: np.ndarray) -> None:
-    """Charge decoded elements to the model's budget (see tflite_reader._Parser)."""
-    budget[0] -= int(counts.sum())
-    if budget[0] < 0:
-        raise Corrupt("the model references far more elements than the file holds")
-
-
 class BufferColumns:
     """The model's buffers: where each one's bytes are.
 
@@ -329,8 +328,9 @@ class BufferColumns:
             i = first(bad)
             raise Corrupt(f"buffer data at byte {int(offset[i])} (size {int(nbytes[i])}) is "
                           "past the end of the file")
-        self.start = np.where(inline, data.starts, np.where(external, offset, 0)).astype(_I64)
-        self.size = np.where(inline, data.counts, np.where(external, nbytes, 0)).astype(_I64)
+        # Checked above: external offsets and sizes fit in the file, hence in int64.
+        self.start = np.where(inline, data.starts, np.where(external, offset, 0).astype(_I64))
+        self.size = np.where(inline, data.counts, np.where(external, nbytes, 0).astype(_I64))
         self.start[self.size == 0] = 0
         self.external = external
 
@@ -398,7 +398,10 @@ class TensorColumns:
 
 
 def _charged(ragged: Ragged, budget: List[int]) -> Ragged:
-    _spend(budget, ragged.counts)
+    """Charge the vectors' elements to the model's budget (see tflite_reader._Parser)."""
+    budget[0] -= int(ragged.counts.sum())
+    if budget[0] < 0:
+        raise Corrupt("the model references far more elements than the file holds")
     return ragged
 
 
@@ -412,7 +415,7 @@ class OperatorColumns:
         Tensor indices (-1 = an omitted optional input), all checked against the
         subgraph's tensor count.
     options, options_2 : (present mask, Tables or None)
-    custom : list of (start, size)
+    custom_start, custom_size : int64 arrays
         Byte range of each operator's custom options (size 0 = none).
     """
 

@@ -12,6 +12,9 @@ int32 *soffset* to its vtable (``vtable = table - soffset``); the vtable holds t
 sizes (vtable bytes, table bytes) and one uint16 offset per field (0 = field absent).
 Reference fields hold a uint32 *forward* offset relative to the field's own position, so
 the object graph cannot contain cycles; vectors and strings start with a uint32 length.
+
+The long vectors (tensors, operators, buffers) are checked and decoded in bulk with numpy
+by ``tflite_columns``; this module walks the rest and builds the records on demand.
 """
 from __future__ import annotations
 
@@ -298,6 +301,9 @@ class TensorInfo:
     def __eq__(self, other) -> bool:
         return isinstance(other, TensorInfo) and self._key() == other._key()
 
+    def __reduce__(self):
+        return _unpickle_tensor, self._key()
+
     def __hash__(self) -> int:
         return hash((self.index, self.name, self.dtype, self.shape))
 
@@ -309,6 +315,16 @@ class TensorInfo:
         elif self.num_scales:
             quant = f", per-channel({self.num_scales}) on axis {self.quantized_dimension}"
         return f"TensorInfo({self.index}, {self.name!r}, {self.dtype}{list(self.shape)}{quant})"
+
+
+def _unpickle_tensor(index, name, dtype, shape, shape_signature, scale, zero_point,
+                     quantized_dimension, buffer, is_constant, is_variable, has_sparsity,
+                     quantization_details) -> "TensorInfo":
+    tensor = TensorInfo(index, name, dtype, shape, shape_signature, len(scale),
+                        quantized_dimension, buffer, is_constant, is_variable, has_sparsity,
+                        quantization_details, None)
+    tensor._scale, tensor._zero_point = scale, zero_point
+    return tensor
 
 
 class OperatorInfo:
@@ -432,7 +448,11 @@ class BufferInfo:
 
 @dataclass(frozen=True, repr=False)
 class ModelInfo:
-    """A validated TFLite model: schema version, subgraphs, signatures, buffers."""
+    """A validated TFLite model: schema version, subgraphs, signatures, buffers.
+
+    ``buffers`` builds its records on first access; ``buffer_columns`` holds the same
+    as numpy columns (see ``tflite_columns.BufferColumns``).
+    """
 
     version: int
     description: str
@@ -442,6 +462,7 @@ class ModelInfo:
     buffers: Sequence[BufferInfo]
     metadata: Dict[str, int]
     data: bytes = field(repr=False)
+    buffer_columns: Optional[BufferColumns] = field(default=None, repr=False, compare=False)
 
     def io_tensors(self, subgraph: int = 0) -> Tuple[List[TensorInfo], List[TensorInfo]]:
         """Return the input and output tensors of a subgraph.
@@ -620,8 +641,7 @@ class _Parser:
         return ModelInfo(version=version, description=description, operator_codes=codes,
                          subgraphs=subgraphs, signatures=signatures,
                          buffers=LazyRecords(nbuffers, _buffer_maker(buffers)),
-                         metadata=metadata, data=buf)
-
+                         metadata=metadata, data=buf, buffer_columns=buffers)
 
     def _opcode(self, p: int, index: int) -> OperatorCode:
         buf = self.buf
@@ -636,7 +656,6 @@ class _Parser:
         if code < 0:
             raise _Corrupt(f"operator code {index} has a negative builtin code {code}")
         return OperatorCode(code, custom, version)
-
 
     def _subgraph(self, p: int, index: int, codes, buffers: BufferColumns) -> SubgraphInfo:
         f = self.table(p, _SUBGRAPH_FIELDS, "subgraph")

@@ -93,10 +93,11 @@ class OpContext:
         self.graph = graph
         self.name = op.op
         self.version = op.version
-        # Index -1 marks an omitted optional input.
+        # Index -1 marks an omitted optional input (or, in a damaged file, output).
         self.inputs: Tuple[Optional[TensorInfo], ...] = tuple(
             tensors[i] if i >= 0 else None for i in op.inputs)
-        self.outputs: Tuple[TensorInfo, ...] = tuple(tensors[i] for i in op.outputs)
+        self.outputs: Tuple[TensorInfo, ...] = tuple(
+            tensors[i] if i >= 0 else None for i in op.outputs)
         if op.builtin_code != CUSTOM_CODE:
             self.kind = "builtin"
         else:

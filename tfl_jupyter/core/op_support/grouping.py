@@ -8,7 +8,7 @@ variety of a model rather than its size.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -46,36 +46,46 @@ def factorize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return ids, first
 
 
-def tensor_groups(graph: SubgraphInfo, static: np.ndarray, exact: bool) -> np.ndarray:
-    """Group id per tensor: equal ids mean equal facts for the support rules.
+def tensor_groups(graph: SubgraphInfo, static: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Group ids per tensor: equal ids mean equal facts for the support rules.
 
-    With ``exact`` the facts include every dimension, otherwise only the rank. Both
-    include the dtype, whether the tensor is static or constant, its number of scales
-    (exactly, or as none / one / several) and its quantization axis.
+    Returns
+    -------
+    (exact, by_rank) : int64 arrays
+        Both group by the dtype, whether the tensor is static or constant, its scales
+        (none / one / several) and its quantization axis; ``exact`` also by every
+        dimension and the exact number of scales, ``by_rank`` only by the rank.
     """
     t = graph.tensor_columns
+    if not t.count:
+        return np.zeros(0, _I64), np.zeros(0, _I64)
     rank = t.shape.counts
-    scales = t.scale.counts if exact else np.minimum(t.scale.counts, 2)
-    columns = [t.dtype, rank, static, t.is_constant, scales, t.quantized_dimension]
-    if exact:
-        columns.append(np.where(rank > _MAX_RANK, np.arange(t.count), -1))
-        columns.append(_padded(t.shape, _MAX_RANK, -3))
-    matrix = np.column_stack(columns).astype(_I64) if t.count else np.zeros((0, 1), _I64)
-    return factorize_rows(matrix)[0]
+    by_rank = np.column_stack([t.dtype, rank, static, t.is_constant,
+                               np.minimum(t.scale.counts, 2), t.quantized_dimension])
+    exact = np.column_stack([by_rank, t.scale.counts,
+                             np.where(rank > _MAX_RANK, np.arange(t.count), -1),
+                             _Padding(t.shape, _MAX_RANK).fill(t.shape.values, -3)])
+    return factorize_rows(exact.astype(_I64))[0], factorize_rows(by_rank.astype(_I64))[0]
 
 
-def _padded(flat: Flat, width: int, fill: int, values=None) -> np.ndarray:
-    """Each item of ``flat`` as a row of ``width`` columns (cut, or padded with ``fill``)."""
-    counts = flat.counts
-    matrix = np.full((len(counts), width), fill, _I64)
-    total = int(counts.sum())
-    if total:
+class _Padding:
+    """Where each element of ``flat`` goes in a matrix of one row per item, ``width``
+    columns (longer items are cut)."""
+
+    def __init__(self, flat: Flat, width: int):
+        counts = flat.counts
+        self.shape = (len(counts), width)
+        total = int(counts.sum())
         rows = np.repeat(np.arange(len(counts)), counts)
         cols = np.arange(total) - np.repeat(flat.offsets, counts)
-        keep = cols < width
-        source = flat.values if values is None else values
-        matrix[rows[keep], cols[keep]] = source[keep]
-    return matrix
+        self.keep = cols < width
+        self.rows, self.cols = rows[self.keep], cols[self.keep]
+
+    def fill(self, values: np.ndarray, fill: int) -> np.ndarray:
+        """The matrix of ``values`` (one per element), ``fill`` where an item ended."""
+        matrix = np.full(self.shape, fill, _I64)
+        matrix[self.rows, self.cols] = values[self.keep]
+        return matrix
 
 
 def option_groups(graph: SubgraphInfo, u8: np.ndarray, which: int) -> np.ndarray:
@@ -99,17 +109,21 @@ def option_groups(graph: SubgraphInfo, u8: np.ndarray, which: int) -> np.ndarray
     return ids
 
 
-def operator_matrix(graph: SubgraphInfo, tensor_ids: np.ndarray, options: np.ndarray,
-                    options_2: np.ndarray) -> np.ndarray:
-    """One row per operator: its code, options, and the group of each of its tensors."""
+def operator_matrices(graph: SubgraphInfo, tensor_ids: Tuple[np.ndarray, ...],
+                      options: np.ndarray, options_2: np.ndarray) -> List[np.ndarray]:
+    """Per grouping of the tensors, one row per operator: its code, its options, and the
+    group of each of its tensors."""
     ops = graph.operator_columns
-    by_index = np.append(tensor_ids, -2)  # index -1 (an omitted input) reads -2
     inputs, outputs = ops.inputs, ops.outputs
     crowded = (inputs.counts > _MAX_INPUTS) | (outputs.counts > _MAX_OUTPUTS)
-    return np.column_stack([
-        ops.opcode, ops.options_type, ops.options_2_type, options, options_2, inputs.counts,
-        outputs.counts, np.where(crowded, np.arange(ops.count), -1),
-        _padded(inputs, _MAX_INPUTS, -1, by_index[inputs.values]),
-        _padded(outputs, _MAX_OUTPUTS, -1, by_index[outputs.values]),
-    ]).astype(_I64)
-
+    head = np.column_stack([ops.opcode, ops.options_type, ops.options_2_type, options,
+                            options_2, inputs.counts, outputs.counts,
+                            np.where(crowded, np.arange(ops.count), -1)])
+    padded_inputs, padded_outputs = _Padding(inputs, _MAX_INPUTS), _Padding(outputs, _MAX_OUTPUTS)
+    matrices = []
+    for ids in tensor_ids:
+        by_index = np.append(ids, -2)  # index -1 (an omitted input) reads -2
+        matrices.append(np.column_stack([
+            head, padded_inputs.fill(by_index[inputs.values], -1),
+            padded_outputs.fill(by_index[outputs.values], -1)]).astype(_I64))
+    return matrices

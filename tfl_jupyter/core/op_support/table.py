@@ -12,7 +12,7 @@ from ..tflite_reader import TENSOR_TYPE_NAMES, ModelInfo, SubgraphInfo
 from . import gpu_rules, xnnpack_rules
 from .context import CUSTOM_CODE, FLEX_PREFIX, RUNTIME_CUSTOM_OPS, GraphView, OpContext
 from .gpu_rules import gpu_verdict
-from .grouping import factorize_rows, operator_matrix, option_groups, tensor_groups
+from .grouping import factorize_rows, operator_matrices, option_groups, tensor_groups
 from .options import OPTION_LAYOUTS
 from .quantization import quantization_scheme
 from .xnnpack_rules import xnnpack_verdict
@@ -103,9 +103,7 @@ def _ops_table(model: ModelInfo) -> pd.DataFrame:
     if len(parts) == 1:
         columns = parts[0]
     else:
-        columns = {name: np.concatenate([_objects(part[name]) if isinstance(part[name], list)
-                                         else part[name] for part in parts])
-                   for name in OPS_COLUMNS}
+        columns = {name: np.concatenate([part[name] for part in parts]) for name in OPS_COLUMNS}
     return pd.DataFrame(columns, columns=OPS_COLUMNS)
 
 
@@ -119,9 +117,9 @@ def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object
     count = ops.count
     view = GraphView(model, graph)
     u8 = np.frombuffer(model.data, np.uint8)
-    options = option_groups(graph, u8, 1), option_groups(graph, u8, 2)
-    templates, template_ops = factorize_rows(operator_matrix(
-        graph, tensor_groups(graph, view.static_mask, exact=True), *options))
+    exact, by_rank = operator_matrices(graph, tensor_groups(graph, view.static_mask),
+                                       option_groups(graph, u8, 1), option_groups(graph, u8, 2))
+    templates, template_ops = factorize_rows(exact)
     inputs, outputs = ops.inputs.tuples(), ops.outputs.tuples()
     describe = _template_describer(model, graph)
     rows = [describe(op, inputs[op], outputs[op]) for op in template_ops.tolist()]
@@ -132,7 +130,7 @@ def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object
     columns["version"] = columns["version"].astype(np.int64)
 
     groups, group_ops = factorize_rows(
-        _verdict_keys(model, graph, view.static_mask, options, templates, rows))
+        _verdict_keys(model, graph, by_rank, templates, rows))
     verdicts = []
     numbered = {}  # group -> notes with tensor roles to fill in per operator
     for group, op in enumerate(group_ops.tolist()):
@@ -146,14 +144,15 @@ def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object
         columns[name] = values.astype(bool) if name in _BOOL_COLUMNS else values
     if numbered:
         _number_notes(columns, numbered, groups, graph, view, inputs, outputs)
-    columns["inputs"], columns["outputs"] = inputs, outputs
+    columns["inputs"], columns["outputs"] = _objects(inputs), _objects(outputs)
     return columns
 
 
-def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, static: np.ndarray, options,
+def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, by_rank: np.ndarray,
                   templates: np.ndarray, rows: list) -> np.ndarray:
     """One row per operator of everything its verdict depends on: equal rows, equal
-    verdicts (up to the tensor numbers in the notes, see _roles)."""
+    verdicts (up to the tensor numbers in the notes, see _roles). ``by_rank`` is the
+    operator matrix of tensors grouped by rank; ``templates`` by exact shapes."""
     ops = graph.operator_columns
     names = [code.name for code in model.operator_codes]
 
@@ -170,7 +169,7 @@ def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, static: np.ndarray, opt
         key = tuple(_small_constant(model, graph, i) for i in ops.inputs.item(op))
         by_value[op] = values.setdefault(key, len(values))
     return np.column_stack([
-        operator_matrix(graph, tensor_groups(graph, static, exact=False), *options),
+        by_rank,
         np.where(ops_named(_EXACT_SHAPES), templates, -1), template_facts[templates],
         np.where(ops_named(_CONTEXT_DEPENDENT), np.arange(ops.count), -1), by_value])
 
@@ -180,8 +179,9 @@ def _small_constant(model: ModelInfo, graph: SubgraphInfo, tensor: int):
     if tensor < 0 or not graph.tensor_columns.is_constant[tensor]:
         return None
     buffer = int(graph.tensor_columns.buffer[tensor])
-    data = model.buffer_bytes(buffer)
-    return bytes(data) if len(data) <= 512 else ("buffer", buffer)
+    buffers = model.buffer_columns
+    start, size = int(buffers.start[buffer]), int(buffers.size[buffer])
+    return model.data[start:start + size] if size <= 512 else ("buffer", buffer)
 
 
 # Columns that depend only on the template (op, options, exact tensor signatures) ...
@@ -204,16 +204,22 @@ def _template_describer(model: ModelInfo, graph: SubgraphInfo):
     known = len(TENSOR_TYPE_NAMES)
     dtype_names = [TENSOR_TYPE_NAMES[c] if c < known else f"type_{c}"
                    for c in tensors.dtype.tolist()] + ["-"]  # [-1]: an omitted input
-    shape = tensors.shape.item
+    shapes = {-1: None}  # -1: an omitted input
+
+    def shape(i: int):
+        found = shapes.get(i, shapes)
+        if found is shapes:
+            found = shapes[i] = tensors.shape.item(i)
+        return found
 
     def describe(op: int, inputs: tuple, outputs: tuple) -> tuple:
         code = codes[opcodes[op]]
         custom = code.custom_code if code.builtin_code == CUSTOM_CODE else None
         flex = custom is not None and custom.startswith(FLEX_PREFIX)
         return (code.name, code.version, custom[len(FLEX_PREFIX):] if flex else None, custom,
-                tuple(dtype_names[i] for i in inputs), tuple(dtype_names[i] for i in outputs),
-                tuple(shape(i) if i >= 0 else None for i in inputs),
-                tuple(shape(i) for i in outputs))
+                tuple(map(dtype_names.__getitem__, inputs)),
+                tuple(map(dtype_names.__getitem__, outputs)),
+                tuple(map(shape, inputs)), tuple(map(shape, outputs)))
 
     return describe
 
