@@ -72,13 +72,9 @@ def int8_cnn() -> bytes:
 def int16x8_cnn() -> bytes:
     """The CNN with int16 activations and int8 weights."""
     tf = _tf()
-    tf_model = _cnn()
-    converter = tf.lite.TFLiteConverter.from_keras_model(tf_model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative([INPUT_SHAPE])
-    converter.target_spec.supported_ops = [
-        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    return converter.convert()
+    return _convert_keras(_cnn(), optimizations=[tf.lite.Optimize.DEFAULT],
+                          representative_dataset=_representative([INPUT_SHAPE]),
+                          target_spec=_int16x8_spec(tf))
 
 
 @functools.lru_cache(maxsize=None)

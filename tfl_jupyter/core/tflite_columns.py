@@ -182,9 +182,6 @@ class Tables:
         if bad.any():
             raise _fail(bad, ids, kind, f"the {what} table runs past the end of the file")
 
-    def __len__(self) -> int:
-        return len(self.pos)
-
     def _subset_ids(self, present: np.ndarray) -> np.ndarray:
         where = np.flatnonzero(present)
         return where if self.ids is None else self.ids[where]

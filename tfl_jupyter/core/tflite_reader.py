@@ -462,7 +462,7 @@ class ModelInfo:
     buffers: Sequence[BufferInfo]
     metadata: Dict[str, int]
     data: bytes = field(repr=False)
-    buffer_columns: Optional[BufferColumns] = field(default=None, repr=False, compare=False)
+    buffer_columns: BufferColumns = field(repr=False, compare=False)
 
     def io_tensors(self, subgraph: int = 0) -> Tuple[List[TensorInfo], List[TensorInfo]]:
         """Return the input and output tensors of a subgraph.
@@ -485,8 +485,9 @@ class ModelInfo:
 
     def buffer_bytes(self, index: int) -> memoryview:
         """The raw bytes of buffer ``index`` (empty for buffers without data)."""
-        info = self.buffers[index]
-        return memoryview(self.data)[info.start:info.start + info.size]
+        columns = self.buffer_columns
+        start, size = int(columns.start[index]), int(columns.size[index])
+        return memoryview(self.data)[start:start + size]
 
     def metadata_bytes(self, name: str) -> Optional[bytes]:
         """The bytes of the metadata entry ``name`` (e.g. 'min_runtime_version'), or None."""

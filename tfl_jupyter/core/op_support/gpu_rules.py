@@ -177,6 +177,14 @@ def _check_conv(ctx):
             or _positive("dilation", o["dilation_h"], o["dilation_w"]) or _activation(ctx))
 
 
+def _element_count(shape: tuple) -> int:
+    """gpu_compatibility.cc's NumElements."""
+    count = 1
+    for d in shape:
+        count *= d
+    return count
+
+
 def _check_depthwise(ctx):
     o = ctx.options
     reason = (_conv_io(ctx) or _positive("strides", o["stride_h"], o["stride_w"])
@@ -197,12 +205,8 @@ def _check_depthwise(ctx):
         return "filter channels != output channels"
     if out.shape[3] != x.shape[3] * multiplier:
         return "output channels != input channels * depth_multiplier"
-    if bias is not None:
-        count = 1
-        for d in bias.shape:
-            count *= d
-        if count != out.shape[3]:
-            return "bias size != output channels"
+    if bias is not None and _element_count(bias.shape) != out.shape[3]:
+        return "bias size != output channels"
     if multiplier != 1 and x.shape[3] != 1:
         return "depth_multiplier != 1 is only supported with 1 input channel"
     return ""
@@ -451,11 +455,7 @@ def _depthwise_shape_facts(inputs: tuple, outputs: tuple) -> tuple:
     out = outputs[0] if outputs else None
     if x is None or w is None or out is None or not len(x) == len(w) == len(out) == 4:
         return ()
-    count = None
-    if bias is not None:
-        count = 1
-        for d in bias:
-            count *= d
+    count = _element_count(bias) if bias is not None else None
     # out[3] == x[3] * depth_multiplier, for any multiplier, is decided by these:
     ratio = (out[3] % x[3] == 0, out[3] // x[3]) if x[3] else (out[3] == 0,)
     return (x[0] == out[0], w[3] == out[3], ratio, x[3] == 1, count == out[3])

@@ -179,9 +179,8 @@ def _small_constant(model: ModelInfo, graph: SubgraphInfo, tensor: int):
     if tensor < 0 or not graph.tensor_columns.is_constant[tensor]:
         return None
     buffer = int(graph.tensor_columns.buffer[tensor])
-    buffers = model.buffer_columns
-    start, size = int(buffers.start[buffer]), int(buffers.size[buffer])
-    return model.data[start:start + size] if size <= 512 else ("buffer", buffer)
+    data = model.buffer_bytes(buffer)
+    return bytes(data) if len(data) <= 512 else ("buffer", buffer)
 
 
 # Columns that depend only on the template (op, options, exact tensor signatures) ...
