@@ -260,17 +260,17 @@ def _check_strided_slice(ctx):
     for mask in ("ellipsis_mask", "new_axis_mask", "shrink_axis_mask"):
         if o[mask]:
             return f"{mask} is not supported"
-    if len(ctx.inputs) < 4:
-        return "needs 4 inputs"
-    x = ctx.input(0)
-    if x is None or len(x.shape) not in (3, 4):
-        return "only 3-D or 4-D inputs are supported"
-    return ""
+    return _slice_inputs(ctx, 4)
 
 
 def _check_slice(ctx):
-    if len(ctx.inputs) < 3:
-        return "needs 3 inputs"
+    return _slice_inputs(ctx, 3)
+
+
+def _slice_inputs(ctx, count: int) -> str:
+    """SLICE / STRIDED_SLICE: at least ``count`` inputs, the first one 3-D or 4-D."""
+    if len(ctx.inputs) < count:
+        return f"needs {count} inputs"
     x = ctx.input(0)
     if x is None or len(x.shape) not in (3, 4):
         return "only 3-D or 4-D inputs are supported"
