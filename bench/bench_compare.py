@@ -1,9 +1,9 @@
 """Benchmark: ``result.compare(samples, n=200)`` against the obvious hand-written comparison loop.
 
 Run:
-    /work/venv/bin/python bench/bench_compare.py                 # MobileNetV2 int8, 200 samples, 1 round (~2 min)
-    /work/venv/bin/python bench/bench_compare.py --strict        # exit 1 if the ratio misses its target
-    /work/venv/bin/python bench/bench_compare.py --model toy     # quick smoke run
+    .venv/bin/python bench/bench_compare.py                 # MobileNetV2 int8, 200 samples, 1 round (~2 min)
+    .venv/bin/python bench/bench_compare.py --strict        # exit 1 if the ratio misses its target
+    .venv/bin/python bench/bench_compare.py --model toy     # quick smoke run
 
 Both sides compare the same int8 ``.tflite`` of ``keras.applications.MobileNetV2(weights=None)``
 against the Keras model on the same 200 seeded samples, in the same process. "raw" is the loop

@@ -1,9 +1,9 @@
 """Benchmark: ``%tflite_convert`` against a raw ``tf.lite.TFLiteConverter.convert()``.
 
 Run:
-    /work/venv/bin/python bench/bench_convert.py                 # MobileNetV2, float + int8, 3 rounds (~5 min)
-    /work/venv/bin/python bench/bench_convert.py --strict        # exit 1 if a ratio misses its target
-    /work/venv/bin/python bench/bench_convert.py --model toy --rounds 2   # quick smoke run (~20 s)
+    .venv/bin/python bench/bench_convert.py                 # MobileNetV2, float + int8, 3 rounds (~5 min)
+    .venv/bin/python bench/bench_convert.py --strict        # exit 1 if a ratio misses its target
+    .venv/bin/python bench/bench_convert.py --model toy --rounds 2   # quick smoke run (~20 s)
 
 Both sides convert the same ``keras.applications.MobileNetV2(weights=None)`` with the same
 seeded calibration samples, started from the same process. "raw" is
@@ -92,13 +92,11 @@ def from_cache(result) -> bool:
     return any("cache" in note for note in result.notes)
 
 
-def worker_pid():
-    """The conversion worker's pid, to spot a restart (None if there is no worker)."""
-    try:
-        from tfl_jupyter.core.worker.client import WORKER
-    except ImportError:
-        return None
-    return WORKER.pid
+def worker_pids():
+    """The worker processes' pids, to spot a restart."""
+    from tfl_jupyter.core.worker.pool import POOL
+
+    return POOL.pids
 
 
 def timed(function, *args):
@@ -146,10 +144,10 @@ def main() -> int:
             wall_s, cpu_s, tflite = timed(raw_convert, tf, model, mode, calib)
             note = ""
         else:
-            pid = worker_pid()
+            pids = worker_pids()
             wall_s, cpu_s, result = timed(magic_convert, shell, mode)
             tflite, note = result.tflite_model, " (from the cache)" if from_cache(result) else ""
-            note += " (new worker process)" if worker_pid() != pid else ""
+            note += " (new worker process)" if worker_pids() != pids else ""
             assert from_cache(result) == (side == "repeat"), f"{side} run: cache use not as planned{note}"
         wall[mode, side].append(wall_s)
         cpu[mode, side].append(cpu_s)

@@ -1,8 +1,8 @@
 """Benchmark: wall time of ``%load_ext tfl_jupyter`` in a fresh process (target <= 0.5 s).
 
 Run:
-    /work/venv/bin/python bench/bench_load_ext.py            # 5 fresh processes per case
-    /work/venv/bin/python bench/bench_load_ext.py --strict   # exit 1 if the target is missed
+    .venv/bin/python bench/bench_load_ext.py            # 5 fresh processes per case
+    .venv/bin/python bench/bench_load_ext.py --strict   # exit 1 if the target is missed
 
 Each round starts a new ``python -c`` that creates an IPython ``InteractiveShell`` and then
 times ``shell.run_cell("%load_ext tfl_jupyter")`` alone; it also checks that the magic is

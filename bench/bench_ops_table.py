@@ -9,7 +9,7 @@ integer quantization, ~305 ops) and a generated float model of >= 5,000 ops.
 
 Usage::
 
-    python bench/bench_ops_table.py [--cache DIR] [--rounds N] [--strict]
+    .venv/bin/python bench/bench_ops_table.py [--cache DIR] [--rounds N] [--strict]
 
 ``--cache`` keeps the converted models between runs (conversion takes ~30 s).
 """

@@ -1,9 +1,9 @@
 """Benchmark: ``tj.sweep`` of six modes against six raw sequential ``from_keras_model(...).convert()``.
 
 Run:
-    /work/venv/bin/python bench/bench_sweep.py                  # MobileNetV2, 2 rounds (~5 min)
-    /work/venv/bin/python bench/bench_sweep.py --strict         # exit 1 if a ratio misses its target
-    /work/venv/bin/python bench/bench_sweep.py --model toy      # quick smoke run (~1 min)
+    .venv/bin/python bench/bench_sweep.py                  # MobileNetV2, 2 rounds (~5 min)
+    .venv/bin/python bench/bench_sweep.py --strict         # exit 1 if a ratio misses its target
+    .venv/bin/python bench/bench_sweep.py --model toy      # quick smoke run (~1 min)
 
 Both sides convert the same ``keras.applications.MobileNetV2(weights=None)`` in the same
 process with the same seeded calibration samples, in the modes float, dynamic, float16,
@@ -11,22 +11,26 @@ int8, int8-full and int16x8. "raw" is, per mode, ``tf.lite.TFLiteConverter.from_
 + that mode's settings + ``convert()`` (each call exports the model again internally).
 "ours" is one ``tj.sweep(m, representative_dataset=calib)``, which also runs the float
 reference and every converted model on the samples and times them: it exports once and, for
-a model this size, converts two modes at a time in two child processes, which stay warm for
-the next sweep. TensorFlow is imported and a toy model converted and swept (in this process)
-on both paths first. The first MobileNetV2 sweep (its lanes start and import TensorFlow) is
-reported on its own row; then raw and ours (lanes warm) alternate for ``--rounds``. The
-machine's other load moves both sides: compare ratios within one run. Target: ours/raw <= 0.5.
+a model this size, converts two modes at a time in the worker pool's two processes, which
+stay warm for the next sweep. TensorFlow is imported and a toy model converted and swept on
+both paths first. The first MobileNetV2 sweep (the pool's second process starts and imports
+TensorFlow) is reported on its own row; then raw and ours (pool warm) alternate for
+``--rounds``. One weight is nudged before every sweep, so that nothing is served from a
+cache. The machine's other load moves both sides: compare ratios within one run.
+Target: ours/raw <= 0.35 (one export plus six conversions shared by two cores is about 0.3).
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from _common import Row, fmt, median, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-TARGET = 0.5
+TARGET = 0.35
 MODES = ("float", "dynamic", "float16", "int8", "int8-full", "int16x8")
 
 
@@ -75,13 +79,19 @@ def our_sweep(tj, model, calib):
     return tj.sweep(model, MODES, representative_dataset=calib, progress=False)
 
 
+def nudge(model, step: int) -> None:
+    """Change one weight: a model never converted before, for both sides."""
+    layer = model.layers[-1]
+    kernel, *rest = layer.get_weights()
+    layer.set_weights([kernel + np.float32(1e-4 * step), *rest])
+
+
 def main() -> int:
     p = parser(__doc__, rounds=2)
     p.add_argument("--samples", type=int, default=32, help="calibration (and comparison) samples (default 32)")
     p.add_argument("--model", choices=("mobilenetv2", "toy"), default="mobilenetv2")
     args = p.parse_args()
 
-    import numpy as np
     import pandas as pd
 
     import tfl_jupyter as tj
@@ -97,10 +107,11 @@ def main() -> int:
     print(f"import tensorflow {import_s:.2f} s; model {args.model}, {model.count_params():,} params; "
           f"{args.samples} samples {calib.shape[1:]}; {args.rounds} round(s); modes {', '.join(MODES)}", flush=True)
 
-    cold_s, table = timed(our_sweep, tj, model, calib)  # starts the two conversion processes
-    print(f"  first sweep (lanes start) {cold_s:7.2f} s", flush=True)
+    cold_s, table = timed(our_sweep, tj, model, calib)  # starts the pool's second process
+    print(f"  first sweep (pool starts) {cold_s:7.2f} s", flush=True)
     raw_times, our_times = [], []
     for round_index in range(args.rounds):
+        nudge(model, round_index + 1)
         for side in ("raw", "ours") if round_index % 2 == 0 else ("ours", "raw"):
             if side == "raw":
                 seconds, sizes = timed(raw_sweep, tf, model, calib)
@@ -118,7 +129,7 @@ def main() -> int:
     ours_s, raw_s = median(our_times), median(raw_times)
     print(f"raw {', '.join(fmt(t, 2) for t in raw_times)}; ours {', '.join(fmt(t, 2) for t in our_times)}; first sweep {cold_s:.2f}")
     rows = [
-        Row(f"tj.sweep 6 modes ({args.model}), lanes warm", raw_s, ours_s, f"ratio <= {TARGET}", TARGET),
+        Row(f"tj.sweep 6 modes ({args.model}), pool warm", raw_s, ours_s, f"ratio <= {TARGET}", TARGET),
         Row(f"tj.sweep 6 modes ({args.model}), first sweep", raw_s, cold_s, f"ratio <= {TARGET}", TARGET),
     ]
     checks = {"every mode converted": all(m in table.results for m in MODES), "same sizes as raw (+-1%)": _same_sizes(table, sizes)}

@@ -1,8 +1,8 @@
 """The long fuzz run: many more mutated ``.tflite`` files than the test suite's short one.
 
 Run:
-    /work/venv/bin/python bench/fuzz_models.py                  # 20,000 mutants, seed 1
-    /work/venv/bin/python bench/fuzz_models.py --count 2000 --seed 5
+    .venv/bin/python bench/fuzz_models.py                  # 20,000 mutants, seed 1
+    .venv/bin/python bench/fuzz_models.py --count 2000 --seed 5
 
 Each mutant goes through ``tj.inspect``, ``.ops`` and ``.op_summary`` in this process and,
 if it still reads, through the LiteRT interpreter in the worker process. It prints how
@@ -32,8 +32,8 @@ def main() -> int:
 
     import tfl_jupyter as tj
     from tfl_jupyter.core.tflite_reader import InvalidModelError
-    from tfl_jupyter.core.worker.client import WORKER
-    from tfl_jupyter.core.worker.probes import run_on_generated_inputs
+    from tfl_jupyter.core.worker.pool import POOL
+    from tfl_jupyter.core.compare.probes import run_on_generated_inputs
 
     originals = models.all_models()
     outcomes = collections.Counter()
@@ -56,7 +56,7 @@ def main() -> int:
         if mutant.model in ("flex_model", "custom_model"):
             continue
         try:
-            WORKER.call(run_on_generated_inputs, mutant.data, timeout=30)
+            POOL.call(run_on_generated_inputs, mutant.data, timeout=30)
             outcomes["interpreter: ran"] += 1
         except tj.WorkerDied:
             outcomes["interpreter: worker died (kernel fine)"] += 1

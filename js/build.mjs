@@ -2,8 +2,8 @@
 // anywidget loads through the widget's _esm).
 //
 // The first line of the output records a hash of the sources it was built from, so that
-// setup.py (and `npm run check`) can tell a stale build from a fresh one without Node.
-// setup.py computes the same hash: keep SOURCES and the hashing in step with it.
+// hatch_build.py (and `npm run check`) can tell a stale build from a fresh one without Node.
+// hatch_build.py computes the same hash: keep SOURCES and the hashing in step with it.
 
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";

@@ -105,3 +105,40 @@ def ipython():
     shell = start_ipython() or get_ipython()
     shell.run_line_magic("load_ext", "tfl_jupyter")
     return shell
+
+
+# How a worker process dies, as a job it runs instead of the next conversion (see worker_fault).
+_DEATHS = {
+    "segfault": ("ctypes:string_at", (0,)),
+    "abort": ("os:abort", ()),
+    "exit": ("os:_exit", (3,)),
+}
+
+
+@pytest.fixture
+def worker_fault(monkeypatch):
+    """``worker_fault(how, nth=1)``: the nth conversion job from now kills its worker process.
+
+    The process really dies (a segfault, an abort or an exit code); what is faked is only
+    which job it was running: the conversion request is swapped for one that dies.
+    """
+    from tfl_jupyter.core.worker.process import WorkerProcess
+
+    exchange = WorkerProcess.exchange
+    planned = {}
+
+    def dying_exchange(self, request, *args, **kwargs):
+        if request[0] == "convert" and planned:
+            planned["count"] -= 1
+            if planned["count"] == 0:
+                target, arguments = _DEATHS[planned.pop("how")]
+                planned.clear()
+                request = ("call", target, arguments, {})
+        return exchange(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(WorkerProcess, "exchange", dying_exchange)
+
+    def plan(how: str, nth: int = 1) -> None:
+        planned.update(how=how, count=nth)
+
+    return plan

@@ -62,14 +62,14 @@ CLEAR_INTERPRETER_ERRORS = (InvalidModelError, ValueError, RuntimeError, tj.Work
 
 
 def test_the_interpreter_path_survives_mutants_in_the_worker(originals):
-    from tfl_jupyter.core.worker.client import WORKER
-    from tfl_jupyter.core.worker.probes import run_on_generated_inputs
+    from tfl_jupyter.core.worker.pool import POOL
+    from tfl_jupyter.core.compare.probes import run_on_generated_inputs
 
     runnable = {name: data for name, data in originals.items() if name not in ("flex_model", "custom_model")}
     outcomes = {"ran": 0, "error": 0, "worker died": 0}
     for mutant in mutants(runnable, INTERPRETER_MUTANTS, seed=11):
         try:
-            shapes = WORKER.call(run_on_generated_inputs, mutant.data, timeout=30)
+            shapes = POOL.call(run_on_generated_inputs, mutant.data, timeout=30)
         except tj.WorkerDied:
             outcomes["worker died"] += 1
         except CLEAR_INTERPRETER_ERRORS as error:
@@ -83,4 +83,4 @@ def test_the_interpreter_path_survives_mutants_in_the_worker(originals):
     assert sum(outcomes.values()) == INTERPRETER_MUTANTS
     assert outcomes["ran"] > 0 and outcomes["error"] > 0, outcomes
     # The unmutated models still run: the worker is healthy after all that.
-    assert WORKER.call(run_on_generated_inputs, runnable["int8_cnn"])
+    assert POOL.call(run_on_generated_inputs, runnable["int8_cnn"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfl_jupyter.core.inspect import ModelFileNotFoundError, ModelReport, inspect
+from tfl_jupyter.core.inspection import ModelFileNotFoundError, ModelReport, inspect
 from tfl_jupyter.core.op_support import ops_table
 from tfl_jupyter.core.tflite_reader import InvalidModelError, read_model
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import time
 
+import psutil
 import pytest
 
+import tfl_jupyter as tj
 from tfl_jupyter.core.result import ConversionResult
 
 
@@ -15,7 +19,7 @@ def shell(ipython, tiny_model, calib, string_function, saved_model_dir, keras_fi
     ip.user_ns.update(model=tiny_model, calib=calib, text_fn=string_function,
                       saved_dir=str(saved_model_dir), keras_file=str(keras_files[".keras"]))
     yield ip
-    for name in ("r", "r2", "quiet_result", "_tflite_error", "converter"):
+    for name in ("r", "r2", "quiet_result", "_tflite_error", "converter", "x", "shell_said", "samples"):
         ip.user_ns.pop(name, None)
 
 
@@ -107,14 +111,104 @@ def test_cell_body_errors_show_as_the_users_own(shell):
     assert isinstance(error, NameError)
 
 
-def test_failed_conversion_shows_a_short_table_not_a_traceback(shell, capsys):
+def test_cell_body_is_ipython_code(shell, capsys):
+    for name in ("x", "converter"):
+        shell.user_ns.pop(name, None)
+    value, error = run(
+        shell,
+        "%%tflite_convert model --quantize dynamic\n"
+        "%time x = 1\n"
+        "!true\n"
+        "shell_said = !echo from the shell\n"
+        "print('optimizations:', converter.optimizations)\n",
+    )
+    assert error is None and isinstance(value, ConversionResult)
+    assert shell.user_ns["x"] == 1
+    assert list(shell.user_ns["shell_said"]) == ["from the shell"]
+    printed = capsys.readouterr().out
+    assert "Wall time" in printed and "optimizations: [<Optimize.DEFAULT" in printed
+    assert "converter" not in shell.user_ns
+
+
+def test_cell_body_exceptions_keep_their_traceback(shell, capsys):
+    # A ValueError from the body is the user's own, not a mistake in the magic's arguments.
     capsys.readouterr()
-    value, error = run(shell, "%tflite_convert text_fn")
+    outcome = shell.run_cell("%%tflite_convert model\nraise ValueError('from the body')\n")
     printed = capsys.readouterr()
-    assert value is None and error is None
-    assert "tf.StringLength" in printed.out
+    assert type(outcome.error_in_exec) is ValueError
+    assert "Traceback" in printed.out + printed.err and "line 2" in printed.out + printed.err
+
+
+def failure_lines(printed) -> list:
+    """The lines IPython printed for a failed magic: ``UsageError: ...`` or ``KeyboardInterrupt: ...``."""
+    lines = (printed.out + printed.err).splitlines()
+    return [line for line in lines if line.startswith(("UsageError", "KeyboardInterrupt"))]
+
+
+def test_failed_conversion_fails_the_cell_with_one_line_after_the_table(shell, capsys):
+    capsys.readouterr()
+    outcome = shell.run_cell("%tflite_convert text_fn")
+    printed = capsys.readouterr()
+    assert outcome.success is False
+    assert "tf.StringLength" in printed.out  # the table is still shown
+    error = shell.user_ns["_tflite_error"]
+    assert isinstance(error, tj.ConversionError) and error.errors[0].error_code == "ERROR_NEEDS_FLEX_OPS"
+    assert failure_lines(printed) == [
+        f"UsageError: conversion failed: {error.summary} (table above); the exception is in `_tflite_error`"
+    ]
+    assert "tf.StringLength" in error.summary and "Traceback" not in printed.out + printed.err
+
+
+def _kill_the_worker():
+    for process in psutil.Process().children(recursive=True):
+        if "tfl_jupyter.core.worker" in " ".join(process.cmdline()):
+            process.kill()
+
+
+def _interrupt():
+    signal.raise_signal(signal.SIGINT)  # what a kernel interrupt sends
+
+
+@pytest.mark.parametrize(
+    "flags, from_sample_3, stored, shown_as",
+    [
+        ("", _kill_the_worker, tj.WorkerDied, "UsageError: conversion failed: "),
+        ("--timeout 2", lambda: time.sleep(0.5), TimeoutError, "UsageError: conversion failed: "),
+        ("", _interrupt, tj.ConversionCancelled, "KeyboardInterrupt: "),
+    ],
+    ids=["worker-died", "timeout", "interrupted"],
+)
+def test_every_failure_fails_the_cell_with_one_line(shell, calib, capsys, flags, from_sample_3, stored, shown_as):
+    """A real worker death, timeout and interrupt, each during calibration (generators are never cached)."""
+
+    def samples():
+        for number, sample in enumerate(calib, start=1):
+            if number >= 3:  # sample 1 may be read early to check its shape; by 3 the worker is calibrating
+                from_sample_3()
+            yield [sample[None]]
+
+    shell.user_ns["samples"] = samples
+    capsys.readouterr()
+    outcome = shell.run_cell(f"%tflite_convert model --quantize int8 --representative_dataset samples {flags}")
+    printed = capsys.readouterr()
+    assert outcome.success is False
+    error = shell.user_ns["_tflite_error"]
+    assert isinstance(error, stored)
+    assert failure_lines(printed) == [f"{shown_as}{error}; the exception is in `_tflite_error`"], printed
+    assert "\n" not in str(error) and "Traceback" not in printed.out + printed.err
+    if stored is tj.ConversionCancelled:  # still an interrupt: `except Exception` cannot swallow it
+        assert isinstance(outcome.error_in_exec, KeyboardInterrupt)
+
+
+def test_argument_mistakes_fail_the_cell_with_one_line_too(shell, capsys):
+    capsys.readouterr()
+    outcome = shell.run_cell("%tflite_convert model --timeout 5 --in_process")
+    printed = capsys.readouterr()
+    assert outcome.success is False
+    error = shell.user_ns["_tflite_error"]
+    assert isinstance(error, ValueError) and "timeout" in str(error)
+    assert failure_lines(printed) == [f"UsageError: {error}; the exception is in `_tflite_error`"]
     assert "Traceback" not in printed.out + printed.err
-    assert shell.user_ns["_tflite_error"].errors[0].error_code == "ERROR_NEEDS_FLEX_OPS"
 
 
 def test_help_documents_every_flag_with_examples(shell):

@@ -15,6 +15,7 @@ import pytest
 from jupyter_client import AsyncKernelManager
 from kernel_support import ThisInterpreterKernelSpecs, kernel_env
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from traitlets import default
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -183,7 +184,10 @@ def test_quickstart_int8_full_shows_int8_io_with_scale_and_zero_point(quickstart
 def test_quickstart_failed_conversion_shows_blocking_op_not_traceback(quickstart):
     cell = find_cell(quickstart, "%tflite_convert text_length")
     text = cell_text(cell)
-    assert [o.output_type for o in cell.outputs] == ["display_data"], text
+    # The table, then the one line that fails the cell (the cell is tagged raises-exception).
+    assert [o.output_type for o in cell.outputs] == ["display_data", "stream"], text
+    assert cell.outputs[1].name == "stderr" and len(cell.outputs[1].text.strip().splitlines()) == 1, text
+    assert cell.outputs[1].text.startswith("UsageError: conversion failed: "), text
     assert "Conversion failed" in text and "tf.StringLength" in text, text
     assert "SELECT_TF_OPS" in text and "Traceback" not in text, text
     # The location is the user's line that created the op, not the magic call.
@@ -204,3 +208,37 @@ def test_quickstart_failed_conversion_shows_blocking_op_not_traceback(quickstart
 def test_quickstart_cell_output(quickstart, first_line, expected):
     text = cell_text(find_cell(quickstart, first_line))
     assert re.search(expected, text, re.MULTILINE), text
+
+
+FAILING_CONVERSION_CELLS = [
+    "%load_ext tfl_jupyter\n"
+    "import tensorflow as tf\n\n"
+    "@tf.function(input_signature=[tf.TensorSpec([None], tf.string)])\n"
+    "def text_length(text):\n"
+    "    return tf.strings.length(text)",
+    "%tflite_convert text_length",
+    "marker = 'set'\nprint('marker', marker)",
+]
+
+
+def failing_conversion_notebook(tags: list):
+    """Define a model that needs Select TF ops, fail to convert it (a cell with ``tags``), then set a marker."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in FAILING_CONVERSION_CELLS])
+    nb.cells[1].metadata["tags"] = tags
+    return nb
+
+
+def test_a_failed_conversion_stops_the_notebook(notebook_copy, kernel_temp_dir):
+    nb = failing_conversion_notebook(tags=[])
+    with pytest.raises(CellExecutionError) as caught:
+        execute_notebook(nb, notebook_copy, kernel_temp_dir)
+    assert caught.value.ename == "UsageError"
+    assert caught.value.evalue.startswith("conversion failed: ") and "tf.StringLength" in caught.value.evalue
+    assert "tf.StringLength" in cell_text(nb.cells[1])  # the table was shown before the cell failed
+    assert nb.cells[2].execution_count is None and not nb.cells[2].outputs
+
+
+def test_a_failed_conversion_tagged_raises_exception_lets_the_notebook_go_on(notebook_copy, kernel_temp_dir):
+    nb = execute_notebook(failing_conversion_notebook(tags=["raises-exception"]), notebook_copy, kernel_temp_dir)
+    assert "UsageError: conversion failed" in cell_text(nb.cells[1])
+    assert cell_text(nb.cells[2]).strip() == "marker set"

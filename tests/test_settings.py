@@ -86,3 +86,23 @@ def test_settings_compare_by_value_not_by_dataset_identity():
 def test_quantize_must_be_a_string():
     with pytest.raises(TypeError, match="quantize must be one of"):
         resolve_settings(8)
+
+
+def test_one_preset_registry_feeds_the_magic_the_panel_and_the_sweep(ipython):
+    from tfl_jupyter.core import sweep
+    from tfl_jupyter.core.settings import PRESETS, QUANTIZE_PRESETS, find_preset, preset_help
+    from tfl_jupyter.widgets.panel import presets as panel_presets
+
+    assert QUANTIZE_PRESETS == tuple(PRESETS) == ("none", "dynamic", "float16", "int8", "int8-full", "int16x8")
+    assert sweep.MODES == tuple(p.label for p in PRESETS.values()) and sweep.MODES[0] == "float"
+    for preset in PRESETS.values():
+        assert find_preset(preset.label) is preset
+        for alias in preset.aliases:
+            assert find_preset(alias) is preset
+        assert f"{preset.name} ({preset.description})" in preset_help()
+        expanded = panel_presets.expand(preset.name)
+        assert expanded["optimizations"] == preset.optimizations
+        settings = resolve_settings(preset.name, representative_dataset=[0] if preset.calibrates else None)
+        assert settings.uses_representative_dataset == preset.calibrates
+    help_text = " ".join(ipython.find_line_magic("tflite_convert").__doc__.split())  # what %tflite_convert? prints
+    assert all(f"{name} (" in help_text for name in QUANTIZE_PRESETS)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import gc
-import os
 
 import numpy as np
 import pytest
 
 import tfl_jupyter as tj
-from tfl_jupyter.core.compare import lanes, sweeps
+from tfl_jupyter.core import sweep as sweeps
+from tfl_jupyter.core.worker.conversions import RESULTS
+from tfl_jupyter.core.worker.pool import POOL
 
 METRICS = ["max_abs_error", "mean_abs_error", "rmse", "cosine_similarity", "sqnr_db", "top1_agreement"]
 
@@ -52,21 +52,11 @@ def test_error_columns_match_a_hand_run_of_each_model(three_modes, tiny_model, c
         assert three_modes.loc[mode, "max_abs_error"] == pytest.approx(np.abs(error).max(), rel=1e-4, abs=1e-9), mode
 
 
-def test_results_are_conversion_results_of_the_export(three_modes):
+def test_results_are_conversion_results_of_the_source(three_modes, tiny_model):
     int8 = three_modes.results["int8"]
-    assert int8.settings.quantize == "int8" and int8.source.kind == "saved_model"
+    assert int8.settings.quantize == "int8" and int8.source.kind == "keras" and int8.source.obj is tiny_model
     assert int8.size_bytes == three_modes.loc["int8", "size_bytes"]
-
-
-def test_results_stay_usable_and_the_export_goes_with_them(tiny_model, calib):
-    table = tj.sweep(tiny_model, ["int8"], representative_dataset=calib, parallel=False, progress=False)
-    result = table.results["int8"]
-    export = os.path.dirname(result.source.path)
-    assert os.path.isdir(export)
-    assert result.compare(n=4, progress=False).n_samples == 4  # the reference loads the export
-    del table, result
-    gc.collect()
-    assert not os.path.exists(export)
+    assert int8.compare(n=4, progress=False).n_samples == 4
 
 
 def test_display_has_the_table_and_a_plot_beside_it(three_modes):
@@ -77,27 +67,37 @@ def test_display_has_the_table_and_a_plot_beside_it(three_modes):
     assert type(three_modes[["size_bytes"]]).__name__ == "DataFrame"  # slices are plain frames
 
 
-def test_all_six_modes_in_two_child_processes(tiny_model, calib):
+def test_all_six_modes_in_the_worker_pool(tiny_model, calib):
     table = tj.sweep(tiny_model, representative_dataset=calib, samples=calib[:8], parallel=True, progress=False)
     assert list(table.index) == ["float", "dynamic", "float16", "int8", "int8-full", "int16x8"]
     assert table["error"].isna().all(), table["error"].to_dict()
     assert set(table.results) == set(table.index)
     assert table.results["int8-full"].inputs[0].dtype == "int8"
     assert table.results["int16x8"].settings.quantize == "int16x8"
-    assert any("child processes" in note for note in table.notes)
+    assert any("modes at a time in worker processes" in note for note in table.notes)
     assert any("your samples: 8 samples" in note for note in table.notes)
     assert (table["sqnr_db"] > 15).all()
-    # the child processes convert exactly as tj.convert does here
-    export = table.results["int8"].source.path
+    # each mode converted exactly as tj.convert does
     for mode in ("float", "int8"):
-        here = tj.convert(export, quantize=None if mode == "float" else mode, representative_dataset={"features": calib})
+        here = tj.convert(tiny_model, quantize=None if mode == "float" else mode, representative_dataset=calib)
         assert [op.op for op in here.model.subgraphs[0].operators] == [op.op for op in table.results[mode].model.subgraphs[0].operators]
         assert abs(here.size_bytes - table.loc[mode, "size_bytes"]) <= 64, mode
-    # the two conversion processes stay warm for the next sweep
-    children = [child.pid for child in lanes._WARM.children]
+    # the pool's processes stay warm for the next sweep
+    pids = POOL.pids
+    assert len(pids) == 2
     again = tj.sweep(tiny_model, ["float", "dynamic"], n=4, parallel=True, progress=False)
     assert again["error"].isna().all()
-    assert [child.pid for child in lanes._WARM.children] == children
+    assert sorted(POOL.pids) == sorted(pids)
+
+
+def test_a_worker_killed_mid_sweep_costs_one_row(tiny_model, calib, worker_fault):
+    RESULTS.clear()  # every mode converts for real
+    worker_fault("abort", nth=2)
+    table = tj.sweep(tiny_model, ["float", "dynamic", "int8"], representative_dataset=calib, parallel=True, progress=False)
+    failed = table["error"].dropna()
+    assert len(failed) == 1 and failed.iloc[0].startswith("WorkerDied"), table["error"].to_dict()
+    assert table["error"].isna().sum() == 2
+    assert tj.convert(tiny_model, quantize="float16").size_bytes > 0  # and the next job works
 
 
 def test_saved_model_directory_source(saved_model_dir):
@@ -128,10 +128,10 @@ def test_modes_are_checked(tiny_model):
 def test_an_interrupt_returns_the_rows_finished_so_far(tiny_model, calib, monkeypatch):
     measure = sweeps._measure_error
 
-    def interrupted(state, outcome, *args):  # as if Ctrl-C arrived while int8 was being measured
-        if outcome.mode == "int8":
+    def interrupted(state, name, *args):  # as if Ctrl-C arrived while int8 was being measured
+        if name == "int8":
             raise KeyboardInterrupt
-        measure(state, outcome, *args)
+        measure(state, name, *args)
 
     monkeypatch.setattr(sweeps, "_measure_error", interrupted)
     with pytest.warns(UserWarning, match="interrupted"):

@@ -9,10 +9,15 @@ the converter are imported on first use only.
 >>> result.save("model.tflite")
 """
 
+from importlib.metadata import PackageNotFoundError, version as _distribution_version
+
 from ._lazy import lazy_attributes
 from .core.errors import ConversionError
 
-__version__ = "0.1.0"
+try:
+    __version__ = _distribution_version("tfl_jupyter")  # written once, in pyproject.toml
+except PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 __all__ = [
     "convert",
     "inspect",
@@ -28,11 +33,11 @@ __all__ = [
 
 _LAZY = {
     "convert": ("tfl_jupyter.core.convert", "convert"),
-    "inspect": ("tfl_jupyter.core.inspect", "inspect"),
-    "sweep": ("tfl_jupyter.core.compare", "sweep"),
+    "inspect": ("tfl_jupyter.core.inspection", "inspect"),
+    "sweep": ("tfl_jupyter.core.sweep", "sweep"),
     "ConversionResult": ("tfl_jupyter.core.result", "ConversionResult"),
-    "WorkerDied": ("tfl_jupyter.core.worker.client", "WorkerDied"),
-    "ConversionCancelled": ("tfl_jupyter.core.worker.client", "ConversionCancelled"),
+    "WorkerDied": ("tfl_jupyter.core.errors", "WorkerDied"),
+    "ConversionCancelled": ("tfl_jupyter.core.errors", "ConversionCancelled"),
     "demo_model": ("tfl_jupyter.demo", "demo_model"),
     "demo_samples": ("tfl_jupyter.demo", "demo_samples"),
     "panel": ("tfl_jupyter.widgets.panel", "panel"),

@@ -11,8 +11,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from .core.errors import ConversionError
-from .core.settings import IO_TYPES, QUANTIZE_PRESETS
+from .core.errors import ConversionCancelled, ConversionError
+from .core.settings import IO_TYPES, preset_help
 
 _MISSING = object()
 
@@ -41,7 +41,7 @@ class TFLiteMagics(Magics):
     @argument("--signature_keys", metavar="KEYS", help="SavedModel signature keys, comma-separated.")
     @argument("--tags", metavar="TAGS", help="SavedModel tag set, comma-separated (default: serve).")
     @argument("--output_file", metavar="FILE", help="Write the .tflite here, atomically (a failure leaves no file and keeps an old one).")
-    @argument("--quantize", choices=QUANTIZE_PRESETS, help="Quantization preset: none, dynamic, float16, int8 (float fallback), int8-full (integer only, int8 I/O), int16x8.")
+    @argument("--quantize", metavar="PRESET", help=f"Quantization preset: {preset_help()}. Aliases such as fp16 work too.")
     @argument("--representative_dataset", metavar="VAR", help="Calibration samples: a notebook variable or expression (generator function, tf.data.Dataset, array, list, dict by input name).")
     @argument("--optimizations", metavar="LIST", help="Override the preset's optimizations, e.g. DEFAULT.")
     @argument("--supported_ops", metavar="LIST", help="target_spec.supported_ops, comma-separated: TFLITE_BUILTINS, TFLITE_BUILTINS_INT8, SELECT_TF_OPS, EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8.")
@@ -91,8 +91,10 @@ class TFLiteMagics(Magics):
             %%tflite_convert model --quantize int8 --representative_dataset x_calib -o r
             converter._experimental_disable_per_channel = True
 
-        Failed conversions show a table of the ops that blocked conversion, with the line
-        of your code each came from and the fix; the exception is in ``_tflite_error``.
+        A failed conversion shows a table of the ops that blocked it, with the line of your
+        code each came from and the fix, then fails the cell with one line (no traceback),
+        so that "Run All" and nbclient/papermill stop there; the exception is in
+        ``_tflite_error``. A failure the cell expects can carry the ``raises-exception`` tag.
         """
         args = parse_argstring(self.tflite_convert, line)
         source, source_name = self._source(args)
@@ -103,20 +105,19 @@ class TFLiteMagics(Magics):
             from .widgets.panel import panel as open_panel
 
             return open_panel(source, source_name=source_name, **options)
-        if cell is not None and cell.strip():
-            options["customize"] = self._cell_runner(cell)
+        body = _CellBody(self.shell, cell) if cell is not None and cell.strip() else None
+        if body is not None:
+            options["customize"] = body
             options["customize_source"] = cell
         from .core.convert import convert
 
         progress = None if args.quiet else _calibration_progress(options.get("representative_dataset"))
         try:
             result = convert(source, source_name=source_name, on_sample=progress, **options)
-        except ConversionError as error:
-            self.shell.user_ns["_tflite_error"] = error
-            display(error)
-            return None
-        except (ValueError, TypeError, ImportError, TimeoutError) as error:
-            raise UsageError(str(error)) from None
+        except (ConversionError, ConversionCancelled, TimeoutError, ValueError, TypeError, ImportError) as error:
+            if body is not None and error is body.error:
+                raise  # the cell body's own error, with its own traceback
+            self._fail(error)
         finally:
             if progress is not None:
                 progress.close()
@@ -138,6 +139,29 @@ class TFLiteMagics(Magics):
         if args.compare is not None:
             self._show_comparison(result, args.compare)
         return result
+
+    def _fail(self, error):
+        """Fail the cell with one line about ``error``, which is kept in ``_tflite_error``.
+
+        Raises
+        ------
+        UsageError
+            IPython shows it as one line, without a traceback, and the cell fails.
+        ConversionInterrupted
+            For an interrupted conversion, which must stay a ``KeyboardInterrupt``.
+        """
+        self.shell.user_ns["_tflite_error"] = error
+        if isinstance(error, (ValueError, TypeError, ImportError, KeyboardInterrupt)):
+            message = str(error)  # a mistake in the arguments (the message names the fix), or an interrupt
+        elif isinstance(error, ConversionError) and error.errors:
+            display(error)
+            message = f"conversion failed: {error.summary} (table above)"
+        else:  # a worker that died, a converter failure without records, a timeout
+            message = f"conversion failed: {error}"
+        message += "; the exception is in `_tflite_error`"
+        if isinstance(error, KeyboardInterrupt):
+            raise ConversionInterrupted(message) from None
+        raise UsageError(message) from None
 
     def _show_comparison(self, result, samples_name):
         samples = self._variable(samples_name, "--compare") if samples_name else None
@@ -163,7 +187,7 @@ class TFLiteMagics(Magics):
         if os.path.exists(os.path.expanduser(text)):
             return text, None
         try:
-            return eval(text, namespace), text  # e.g. models["a"] or zoo.mobilenet
+            return self.shell.ev(text), text  # e.g. models["a"] or zoo.mobilenet
         except Exception:
             raise UsageError(
                 f"{text!r} is neither a variable in this notebook nor an existing path: define it first, "
@@ -201,27 +225,67 @@ class TFLiteMagics(Magics):
         if text in namespace:
             return namespace[text]
         try:
-            return eval(text, namespace)
+            return self.shell.ev(text)
         except Exception:
             raise UsageError(f"{flag}: no variable {text!r} in this notebook; define it first") from None
 
-    def _cell_runner(self, cell):
-        """Return a ``customize`` callback that runs the cell body with ``converter`` bound."""
-        shell = self.shell
 
-        def run_cell_body(converter):
-            namespace = shell.user_ns
-            previous = namespace.get("converter", _MISSING)
-            namespace["converter"] = converter
-            try:
-                exec(compile(cell, "<%%tflite_convert cell>", "exec"), namespace)
-            finally:
-                if previous is _MISSING:
-                    namespace.pop("converter", None)
-                else:
-                    namespace["converter"] = previous
+class _CellBody:
+    """The body of a ``%%tflite_convert`` cell: IPython code, run as the ``customize`` callback.
 
-        return run_cell_body
+    The body goes through the shell's input transformers, as IPython's own cell magics
+    do, so ``%magic`` and ``!command`` lines work in it. It is compiled up front, so a
+    syntax error stops the magic before the conversion starts.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell
+    cell : str
+        The cell's body (without the ``%%tflite_convert`` line).
+
+    Attributes
+    ----------
+    error : BaseException or None
+        What the body raised, if it raised: the magic lets it through as the user's own.
+    """
+
+    def __init__(self, shell, cell: str):
+        self.shell = shell
+        self.error = None
+        # Tracebacks should number the body's lines as the cell does: line 1 is the
+        # %%tflite_convert line, and the transformers drop the blank lines after it.
+        blank = next(i for i, line in enumerate(cell.splitlines()) if line.strip())
+        code = "\n" * (1 + blank) + shell.transform_cell(cell)
+        filename = shell.compile.cache(code, shell.execution_count, raw_code=cell)
+        tree = shell.transform_ast(shell.compile.ast_parse(code, filename))
+        self.code = shell.compile(tree, filename, "exec")
+
+    def __call__(self, converter) -> None:
+        """Run the body with ``converter`` in the user's namespace, then restore the name."""
+        namespace = self.shell.user_ns
+        previous = namespace.get("converter", _MISSING)
+        namespace["converter"] = converter
+        try:
+            exec(self.code, self.shell.user_global_ns, namespace)
+        except BaseException as error:
+            self.error = error
+            raise
+        finally:
+            if previous is _MISSING:
+                namespace.pop("converter", None)
+            else:
+                namespace["converter"] = previous
+
+
+class ConversionInterrupted(KeyboardInterrupt):
+    """An interrupted conversion, shown as one line like a ``UsageError``.
+
+    It stays a ``KeyboardInterrupt``, so that ``except Exception`` around the magic (a loop
+    over models, say) cannot swallow the user's interrupt.
+    """
+
+    def _render_traceback_(self):  # IPython shows this instead of a traceback
+        return [f"KeyboardInterrupt: {self}"]
 
 
 def _calibration_progress(dataset):

@@ -31,6 +31,8 @@ import os
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .server.assets import DEFAULT_HEIGHT
+
 __all__ = ["show_netron", "detect_context", "CONTEXTS"]
 
 CONTEXT_JUPYTER = "jupyter"
@@ -38,9 +40,6 @@ CONTEXT_COLAB = "colab"
 CONTEXT_IPYTHON = "ipython"
 CONTEXT_NONE = "none"
 CONTEXTS = (CONTEXT_JUPYTER, CONTEXT_COLAB, CONTEXT_IPYTHON, CONTEXT_NONE)
-
-#: Height of a viewer in pixels (it can be made taller, resized or shown full screen).
-DEFAULT_HEIGHT = 520
 
 # cell id -> (id of the request that last ran it, things to close when it runs again)
 _by_cell: Dict[str, Tuple[str, List[object]]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional
 
 CHROMIUM = os.environ.get("TFL_JUPYTER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -276,6 +277,29 @@ class LabNotebook:
         }}""", [self.panel_id, index, int(timeout_s * 1000)])
         assert error is None, f"cell {index} raised:\n{error}"
 
+    def run_all_from_menu(self) -> None:
+        """Click Run > Run All Cells, as a person does; return once the menu item is clicked.
+
+        JupyterLab sends every cell to the kernel at once and the kernel works through
+        them (skipping the rest after a cell fails); wait for what the test expects to see.
+        """
+        self.page.evaluate("(id) => window.jupyterapp.shell.activateById(id)", self.panel_id)
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+        self.page.locator(".lm-Menu-itemLabel:visible", has_text=re.compile("^Run All Cells$")).click()
+
+    def wait_until_replied(self, index: int, timeout_s: float = 120) -> None:
+        """Wait until the kernel has replied to cell ``index`` (JupyterLab then sets its count)."""
+        self.page.wait_for_function(
+            f"([id, index]) => ({self._PANEL_JS})(id).content.widgets[index].model.executionCount !== null",
+            arg=[self.panel_id, index], timeout=int(timeout_s * 1000))
+
+    def cell_state(self, index: int) -> dict:
+        """Cell ``index`` as JupyterLab's model holds it: ``execution_count`` and ``outputs``."""
+        return self.page.evaluate(f"""([id, index]) => {{
+            const model = ({self._PANEL_JS})(id).content.widgets[index].model;
+            return {{execution_count: model.executionCount, outputs: model.outputs.toJSON()}};
+        }}""", [self.panel_id, index])
+
     def cell(self, index: int):
         """Locator of cell ``index``."""
         return self.page.locator(f"#{self.panel_id} .jp-Cell").nth(index)
@@ -298,13 +322,15 @@ class LabNotebook:
         return json.loads(path.read_text())
 
 
-def write_notebook(path: Path, cells: List[str]) -> None:
-    """Write a Python 3 notebook with these code cells."""
+def write_notebook(path: Path, cells: List[str], tags: Optional[Dict[int, List[str]]] = None) -> None:
+    """Write a Python 3 notebook with these code cells; ``tags`` maps a cell index to its tags."""
+    tags = tags or {}
     notebook = {
         "nbformat": 4, "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}},
-        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {},
+        "cells": [{"cell_type": "code", "id": f"cell-{i}",
+                   "metadata": {"tags": tags[i]} if i in tags else {},
                    "execution_count": None, "outputs": [], "source": source}
                   for i, source in enumerate(cells)],
     }

@@ -89,7 +89,7 @@ def shoot(notebook, artifacts, name):
 def test_conflicting_settings_show_before_convert_then_it_converts(lab_panel, artifacts):
     nb = lab_panel
     assert part(nb, ".tfl-source input").input_value() == "model"
-    part(nb, ".tfl-quantize select").select_option(label="int8 — int8, float fallback, float I/O")
+    part(nb, ".tfl-quantize select").select_option(label="int8 — full-integer int8 with float fallback, float I/O")
     check = part(nb, ".tfl-check")
     check.get_by_text("needs a representative dataset").wait_for(timeout=UI_TIMEOUT_MS)
     assert part(nb, "button.tfl-convert").is_disabled()
@@ -224,7 +224,7 @@ def test_closing_mid_conversion_leaves_a_note_and_keeps_the_history(lab_panel, a
     nb = lab_panel
     nb.page.set_viewport_size({"width": 1400, "height": 1300})
     part(nb, ".tfl-source input").fill("model")
-    part(nb, ".tfl-quantize select").select_option(label="int8 — int8, float fallback, float I/O")
+    part(nb, ".tfl-quantize select").select_option(label="int8 — full-integer int8 with float fallback, float I/O")
     part(nb, ".tfl-dataset input").fill("slow_calib")
     part(nb, ".tfl-check").get_by_text("Ready to convert model").wait_for(timeout=UI_TIMEOUT_MS)
     part(nb, "button.tfl-convert").click()

@@ -30,13 +30,17 @@ class CapturedOutput:
 
 
 @contextlib.contextmanager
-def capture_output(enabled: bool = True):
+def capture_output(enabled: bool = True, streams: bool = True):
     """Redirect fds 1 and 2, ``sys.stdout``/``sys.stderr``, TF loggers and warnings.
 
     Parameters
     ----------
     enabled : bool
         With ``False`` nothing is redirected (useful for debugging the converter).
+    streams : bool
+        With ``False``, ``sys.stdout``/``sys.stderr`` and warnings are left alone: for work
+        in a background thread that may outlive its caller, where redirecting them would
+        swallow what the user's next cell prints.
 
     Yields
     ------
@@ -54,17 +58,21 @@ def capture_output(enabled: bool = True):
     # The loggers' own handlers (TensorFlow's prints to the real stdout) are set aside, not
     # just joined by ours, or the converter would still print into the cell.
     saved = [(logger, list(logger.handlers), logger.propagate) for logger in loggers]
-    with _FD_LOCK, tempfile.TemporaryFile(mode="w+b") as fd_sink, warnings.catch_warnings(
-        record=True
+    with _FD_LOCK, tempfile.TemporaryFile(mode="w+b") as fd_sink, (
+        warnings.catch_warnings(record=True) if streams else contextlib.nullcontext([])
     ) as caught:
-        warnings.simplefilter("always")
+        if streams:
+            warnings.simplefilter("always")
         _flush_standard_streams()
         saved_fds = _redirect_fds(fd_sink.fileno())
         for logger in loggers:
             logger.handlers = [handler]
             logger.propagate = False
         try:
-            with contextlib.redirect_stdout(stdout_buffer), contextlib.redirect_stderr(stderr_buffer):
+            if streams:
+                with contextlib.redirect_stdout(stdout_buffer), contextlib.redirect_stderr(stderr_buffer):
+                    yield captured
+            else:
                 yield captured
         finally:
             for logger, handlers, propagate in saved:
@@ -82,19 +90,19 @@ def capture_output(enabled: bool = True):
             captured.text = stdout_buffer.getvalue() + stderr_buffer.getvalue() + warning_text + native_text
 
 
-def run_captured(log_parts: list, function, *args, enabled: bool = True):
+def run_captured(log_parts: list, function, *args, enabled: bool = True, streams: bool = True):
     """Return ``function(*args)``, appending what it printed to ``log_parts``, even if it raises.
 
     Parameters
     ----------
     log_parts : list of str
         Receives the captured text.
-    enabled : bool
-        With ``False`` the output is not captured.
+    enabled, streams : bool
+        As for :func:`capture_output`.
     """
     captured = None
     try:
-        with capture_output(enabled) as captured:
+        with capture_output(enabled, streams) as captured:
             return function(*args)
     finally:
         if captured is not None:

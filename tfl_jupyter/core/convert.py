@@ -1,16 +1,23 @@
-"""``convert``: the one call behind ``tj.convert``, the magic and the panel."""
+"""``convert``: the one call behind ``tj.convert``, the magic and the panel.
+
+``convert`` checks the user's arguments; ``convert_resolved`` does the work for a source
+and settings already resolved (compare, requantize and the sweep call it directly), and
+``run_resolved`` is the one place that chooses between the worker pool and this process.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional, Sequence
 
-from .engine import run_conversion
+from .engine import ConverterOutput, run_conversion
 from .files import check_writable, write_atomically
 from .result import ConversionResult
-from .settings import resolve_settings
-from .sources import resolve_source
-from .worker.client import WORKER
-from .worker.run import convert_in_worker
+from .settings import ConversionSettings, resolve_settings
+from .sources import ModelSource, resolve_source
+from .worker.conversions import convert_in_worker
+from .worker.pool import POOL
+from .worker.process import Deadline
 
 
 def convert(
@@ -115,24 +122,69 @@ def convert(
         check_writable(output_file)  # before minutes of conversion, not after
     # The cell form's body needs the live converter, which only exists in this process.
     worker_wanted = not in_process and customize is None and capture_log
-    if timeout is not None and not worker_wanted:
+    if timeout is not None and not (worker_wanted and POOL.available):
         raise ValueError(
             "timeout needs the worker process, and this conversion runs in the kernel (in_process=True, "
-            "the cell form, or capture_log=False): drop the timeout, or those"
+            "the cell form, capture_log=False, or a platform without worker processes): drop the timeout, or those"
         )
-    if worker_wanted:
-        WORKER.start()  # it imports TensorFlow while this process resolves and exports the model
+    deadline = Deadline(timeout)  # from here on, the whole call counts
+    if worker_wanted and POOL.available:
+        POOL.warm_up()  # it imports TensorFlow while this process resolves the source
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
-    output = None
-    if worker_wanted:
-        output = convert_in_worker(model_source, settings, timeout=timeout, on_sample=on_sample)
-    if output is None:
-        output = run_conversion(model_source, settings, customize=customize, capture=capture_log, on_sample=on_sample)
+    return convert_resolved(
+        model_source,
+        settings,
+        output_file=output_file,
+        customize=customize,
+        customize_source=customize_source,
+        source_name=source_name,
+        dataset_name=dataset_name,
+        capture_log=capture_log,
+        in_process=not worker_wanted,
+        deadline=deadline,
+        on_sample=on_sample,
+    )
+
+
+def convert_resolved(
+    source: ModelSource,
+    settings: ConversionSettings,
+    *,
+    output_file: Optional[str] = None,
+    customize: Optional[Callable[[Any], None]] = None,
+    customize_source: Optional[str] = None,
+    source_name: Optional[str] = None,
+    dataset_name: Optional[str] = None,
+    capture_log: bool = True,
+    in_process: bool = False,
+    deadline: Deadline = Deadline(None),
+    on_sample: Optional[Callable[[int], None]] = None,
+    cancel=None,
+) -> ConversionResult:
+    """Convert a resolved source with resolved settings: :func:`convert` without the argument checks.
+
+    Parameters
+    ----------
+    source : ModelSource
+    settings : ConversionSettings
+    deadline : Deadline
+        When the call must end.
+    cancel : threading.Event, optional
+        Set it to stop the conversion (worker only).
+    Other parameters
+        As for :func:`convert`.
+
+    Returns
+    -------
+    ConversionResult
+    """
+    output = run_resolved(source, settings, customize=customize, capture_log=capture_log, in_process=in_process,
+                          deadline=deadline, on_sample=on_sample, cancel=cancel)
     written = str(write_atomically(output_file, output.tflite_model)) if output_file is not None else None
     return ConversionResult(
         tflite_model=output.tflite_model,
         settings=settings,
-        source=model_source,
+        source=source,
         entry_point=output.entry_point,
         duration_s=output.duration_s,
         log=output.log,
@@ -143,3 +195,50 @@ def convert(
         dataset_name=dataset_name,
         customize_source=customize_source,
     )
+
+
+def run_resolved(
+    source: ModelSource,
+    settings: ConversionSettings,
+    *,
+    calibrate_only: bool = False,
+    customize: Optional[Callable[[Any], None]] = None,
+    capture_log: bool = True,
+    in_process: bool = False,
+    deadline: Deadline = Deadline(None),
+    on_sample: Optional[Callable[[int], None]] = None,
+    cancel=None,
+) -> ConverterOutput:
+    """Run the converter for ``source``: in a worker process where it can, else in this one.
+
+    Returns
+    -------
+    ConverterOutput
+        The model bytes (calibrated only, with ``calibrate_only``), log and notes.
+    """
+    if not in_process and not POOL.available:
+        _warn_no_worker()
+        in_process = True
+    output = None
+    if not in_process:
+        output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
+                                   on_sample=on_sample, cancel=cancel)
+    if output is None:
+        output = run_conversion(source, settings, customize=customize, capture=capture_log,
+                                calibrate_only=calibrate_only, on_sample=on_sample)
+    return output
+
+
+_WARNED: list = []
+
+
+def _warn_no_worker() -> None:
+    if not _WARNED:
+        _WARNED.append(True)
+        warnings.warn(
+            "tfl_jupyter converts in the kernel's own process on this platform (worker processes need POSIX): "
+            "a converter crash takes the kernel with it, memory grows with each conversion, and timeout= "
+            "and Cancel do not work",
+            RuntimeWarning,
+            stacklevel=3,
+        )

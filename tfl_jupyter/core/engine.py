@@ -1,26 +1,31 @@
-"""The one seam where tfl_jupyter calls TensorFlow's converter.
+"""The one seam where tfl_jupyter calls TensorFlow's converter and its quantization tools.
 
 ``run_conversion`` takes a resolved source and validated settings and returns the
-``.tflite`` bytes plus what the converter printed. Nothing else in the package touches
-``tf.lite.TFLiteConverter``, so moving conversion into a worker process later changes
-this module only.
+``.tflite`` bytes plus what the converter printed (or, with ``calibrate_only``, the
+calibrated model before quantization); ``quantize_calibrated`` quantizes such a model as the
+converter does, optionally keeping ops in float; ``layer_statistics`` runs TensorFlow's
+QuantizationDebugger. Nothing else in the package touches ``tf.lite``'s converter, and these
+functions normally run in a worker process (:mod:`tfl_jupyter.core.worker`): the kernel
+imports this module but calls it only for ``in_process=True`` conversions.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import io
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
-from .capture import run_captured
+from .capture import capture_output, run_captured
 from .datasets import CalibrationData, DatasetError
 from .errors import ConversionError, translate_converter_error
 from .settings import ConversionSettings
 from .sources import ModelSource
 from .tensorflow_import import import_tensorflow
+from .text import first_line
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ def run_conversion(
     *,
     customize: Optional[Callable[[Any], None]] = None,
     capture: bool = True,
+    calibrate_only: bool = False,
     on_sample: Optional[Callable[[int], None]] = None,
 ) -> ConverterOutput:
     """Convert ``source`` with ``settings``.
@@ -56,6 +62,9 @@ def run_conversion(
         magic runs the cell body here.
     capture : bool
         Capture the converter's output into the result instead of letting it print.
+    calibrate_only : bool
+        Stop after calibration: ``tflite_model`` is the calibrated, not yet quantized model
+        (what ``quantize_calibrated`` and the QuantizationDebugger start from).
     on_sample : callable, optional
         Called with the number of calibration samples fed so far.
 
@@ -75,6 +84,10 @@ def run_conversion(
 
     started = time.perf_counter()
     calibration = _calibration_data(source, settings, on_sample)
+    if calibrate_only:
+        if calibration is None:
+            raise ValueError(f"{settings.description} does not calibrate: nothing to calibrate")
+        customize = _then_calibrate_only(customize)
     notes = list(settings.notes)
     log_parts: list = []
     try:
@@ -93,7 +106,7 @@ def run_conversion(
         raise
     except Exception as exc:  # calibration and MLIR failures arrive as plain exceptions
         raise ConversionError(
-            f"the converter failed: {type(exc).__name__}: {_first_line(exc)}", (), "".join(log_parts)
+            f"the converter failed: {type(exc).__name__}: {first_line(exc)}", (), "".join(log_parts)
         ) from None
     return ConverterOutput(
         tflite_model=bytes(tflite_model),
@@ -116,6 +129,15 @@ def _calibration_data(source, settings, on_sample) -> Optional[CalibrationData]:
         ordered=source.specs_ordered,
         on_sample=on_sample,
     )
+
+
+def _then_calibrate_only(customize):
+    def customize_and_stop_after_calibration(converter):
+        if customize is not None:
+            customize(converter)
+        converter._experimental_calibrate_only = True
+
+    return customize_and_stop_after_calibration
 
 
 class _UserCodeFailed(Exception):
@@ -142,7 +164,7 @@ def _convert_with_fallback(tf, source, settings, calibration, customize, notes, 
         if calibration is not None and calibration.samples_seen:
             raise  # it got as far as calibrating: the entry point was not the problem
         notes.append(
-            f"from_keras_model failed ({type(exc).__name__}: {_first_line(exc)}); "
+            f"from_keras_model failed ({type(exc).__name__}: {first_line(exc)}); "
             "converted through model.export() + from_saved_model instead"
         )
     with tempfile.TemporaryDirectory(prefix="tfl_jupyter_export_") as export_dir:
@@ -240,41 +262,82 @@ def explain_value_error(exc: ValueError) -> ValueError:
     """Give TensorFlow's documented converter ValueErrors a message that names the fix."""
     text = str(exc)
     if "None is only supported in the 1st dimension" in text or "input shape" in text.lower():
-        return ValueError(f"{_first_line(exc)}: {_INPUT_SHAPE_HINT}")
+        return ValueError(f"{first_line(exc)}: {_INPUT_SHAPE_HINT}")
     if "single ConcreteFunction" in text:
-        return ValueError(f"{_first_line(exc)}: convert one function at a time, or save them as signatures with tf.saved_model.save")
+        return ValueError(f"{first_line(exc)}: convert one function at a time, or save them as signatures with tf.saved_model.save")
     if "quantiz" in text.lower():
-        return ValueError(f"{_first_line(exc)}: check quantize, inference_input_type/inference_output_type and supported_ops together")
-    return ValueError(_first_line(exc))
+        return ValueError(f"{first_line(exc)}: check quantize, inference_input_type/inference_output_type and supported_ops together")
+    return ValueError(first_line(exc))
 
 
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return type(exc).__name__
-
-
-def build_converter(source: ModelSource, settings: ConversionSettings, *, on_sample: Optional[Callable[[int], None]] = None):
-    """A ``tf.lite.TFLiteConverter`` for ``source``, configured with ``settings``, not yet run.
-
-    For tools that drive the converter themselves, e.g. ``QuantizationDebugger`` or a
-    calibrate-only run. The representative dataset is checked and wrapped as for
-    :func:`run_conversion`.
+def quantize_calibrated(
+    calibrated: bytes,
+    settings: ConversionSettings,
+    *,
+    denylisted_ops: Sequence[str] = (),
+    denylisted_nodes: Sequence[str] = (),
+    debug: bool = False,
+) -> bytes:
+    """Quantize a calibrated model as the converter does, optionally keeping ops/tensors float.
 
     Parameters
     ----------
-    source : ModelSource
+    calibrated : bytes
+        From ``run_conversion(..., calibrate_only=True)``.
     settings : ConversionSettings
-    on_sample : callable, optional
-        Called with the number of calibration samples fed so far.
+        The conversion's settings (I/O types, per-channel attributes).
+    denylisted_ops, denylisted_nodes : sequence of str
+        Op types and tensor names to keep in float.
+    debug : bool
+        Instrument the model with NumericVerify ops and float I/O (for the debugger).
 
     Returns
     -------
-    tf.lite.TFLiteConverter
+    bytes
     """
     tf = import_tensorflow()
-    calibration = _calibration_data(source, settings, on_sample)
-    converter, _ = _make_converter(tf, source)
-    _configure(tf, converter, settings, calibration)
-    return converter
+    from tensorflow.lite.python import convert as lite_convert
+
+    attrs = dict(settings.converter_attrs)
+    io_type = (lambda name: tf.float32 if debug or not name else tf.as_dtype(name))
+    with capture_output():  # the quantizer prints its flags from C++
+        model = lite_convert.mlir_quantize(
+            calibrated,
+            disable_per_channel=bool(attrs.get("_experimental_disable_per_channel", False)),
+            fully_quantize=False,
+            input_data_type=io_type(settings.inference_input_type),
+            output_data_type=io_type(settings.inference_output_type),
+            enable_numeric_verify=debug,
+            denylisted_ops=list(denylisted_ops) or None,
+            denylisted_nodes=list(denylisted_nodes) or None,
+            disable_per_channel_for_dense_layers=bool(attrs.get("_experimental_disable_per_channel_quantization_for_dense_layers", False)),
+        )
+        if not debug and hasattr(lite_convert, "deduplicate_readonly_buffers"):
+            model = lite_convert.deduplicate_readonly_buffers(model)  # as the converter does last
+    return bytes(model)
+
+
+def layer_statistics(debug_model: bytes, feeds: list) -> str:
+    """Run TensorFlow's QuantizationDebugger on an instrumented model; its per-layer CSV.
+
+    Parameters
+    ----------
+    debug_model : bytes
+        From ``quantize_calibrated(..., debug=True)``.
+    feeds : list of list of ndarray
+        One list of float inputs per sample, in the model's input order.
+
+    Returns
+    -------
+    str
+        ``layer_statistics_dump``'s CSV text.
+    """
+    tf = import_tensorflow()
+    with capture_output():  # the debugger's interpreter warns that it is deprecated
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            quant_debug_model_content=debug_model, debug_dataset=lambda: iter(feeds)
+        )
+        debugger.run()
+        dump = io.StringIO()
+        debugger.layer_statistics_dump(dump)
+    return dump.getvalue()

@@ -164,6 +164,14 @@ def _blocking_op(data) -> BlockingOp:
     )
 
 
+class WorkerDied(ConversionError):
+    """A worker process died (crash, abort, out of memory) during a job; the kernel is fine."""
+
+
+class ConversionCancelled(KeyboardInterrupt):
+    """The work was interrupted or cancelled; the worker process doing it was stopped."""
+
+
 def with_source_lines(error: ConversionError) -> ConversionError:
     """Fill in source lines this process can read and another could not (notebook cells).
 

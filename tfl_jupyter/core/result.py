@@ -9,6 +9,15 @@ from typing import Optional
 
 from .settings import ConversionSettings
 from .sources import ModelSource
+from .text import format_size, quantization_text
+
+
+class CalibratedModel:
+    """A result's calibrated, not yet quantized model, computed on first use and shared by
+    the results requantized from it (see :mod:`tfl_jupyter.core.compare.calibration`)."""
+
+    def __init__(self):
+        self.model: Optional[bytes] = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class ConversionResult:
         Things worth knowing (a fallback taken, a setting not used).
     output_file : str or None
         Where the model was written, if it was.
+    denylisted_ops, denylisted_nodes : tuple of str
+        Op types and tensor names kept in float by ``requantize`` (empty otherwise).
     """
 
     tflite_model: bytes = field(repr=False)
@@ -43,6 +54,9 @@ class ConversionResult:
     source_name: Optional[str] = field(default=None, repr=False)
     dataset_name: Optional[str] = field(default=None, repr=False)
     customize_source: Optional[str] = field(default=None, repr=False)
+    denylisted_ops: tuple = ()
+    denylisted_nodes: tuple = ()
+    calibrated: CalibratedModel = field(default_factory=CalibratedModel, repr=False, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -207,21 +221,3 @@ class ConversionResult:
 def _shape(tensor) -> tuple:
     """The shape with -1 where the dimension is dynamic."""
     return tuple(tensor.shape_signature) if tensor.shape_signature else tuple(tensor.shape)
-
-
-def quantization_text(tensor) -> str:
-    """``"scale 0.0039, zero point -128"``, ``"per-channel (32 scales)"`` or ``""``."""
-    if not tensor.num_scales:
-        return ""
-    if tensor.num_scales > 1:
-        return f"per-channel ({tensor.num_scales} scales, axis {tensor.quantized_dimension})"
-    return f"scale {tensor.scale[0]:.6g}, zero point {tensor.zero_point[0] if tensor.zero_point else 0}"
-
-
-def format_size(size: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
-QUANTIZE_PRESETS = ("none", "dynamic", "float16", "int8", "int8-full", "int16x8")
 OPS_SETS = (
     "TFLITE_BUILTINS",
     "TFLITE_BUILTINS_INT8",
@@ -20,16 +19,88 @@ OPS_SETS = (
 OPTIMIZATIONS = ("DEFAULT", "OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY", "EXPERIMENTAL_SPARSITY")
 SUPPORTED_TYPES = ("float16", "int8", "int16")
 IO_TYPES = ("float32", "int8", "uint8", "int16")
+INT16X8_OPS = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
 
-_INT16X8 = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
-_PRESET_DESCRIPTIONS = {
-    "none": "float32, no quantization",
-    "dynamic": "dynamic-range: int8 weights, float activations",
-    "float16": "float16 weights",
-    "int8": "full-integer int8 with float fallback, float I/O",
-    "int8-full": "integer only, int8 I/O",
-    "int16x8": "int16 activations, int8 weights",
+#: The converter settings a user sets, in the order forms and tables show them.
+SETTING_NAMES = (
+    "quantize", "optimizations", "supported_ops", "supported_types", "inference_input_type",
+    "inference_output_type", "allow_custom_ops", "experimental_new_converter", "signature_keys", "tags",
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One quantization preset: what it is called, what it means, and what it sets.
+
+    Attributes
+    ----------
+    name : str
+        The canonical name (``quantize=name``).
+    label : str
+        What tables and plots call it (``"float"`` for ``"none"``).
+    aliases : tuple of str
+        Other spellings accepted for it.
+    description : str
+        One line for help texts and menus.
+    calibrates : bool
+        Whether it needs a representative dataset (it quantizes activations).
+    optimizations, supported_ops, supported_types : tuple of str
+        What it sets on the converter.
+    io_type : str or None
+        ``inference_input_type`` and ``inference_output_type``; None leaves them float.
+    """
+
+    name: str
+    label: str
+    aliases: tuple
+    description: str
+    calibrates: bool
+    optimizations: tuple = ()
+    supported_ops: tuple = ()
+    supported_types: tuple = ()
+    io_type: Optional[str] = None
+
+
+#: The one registry of quantization presets: the magic's help, the panel, the sweep and
+#: calibration all read it.
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset("none", "float", ("float", "float32", "fp32"), "float32, no quantization", False),
+        Preset("dynamic", "dynamic", ("dynamic-range", "drq"), "dynamic-range: int8 weights, float activations", False,
+               ("DEFAULT",)),
+        Preset("float16", "float16", ("fp16", "half"), "float16 weights", False, ("DEFAULT",), (), ("float16",)),
+        Preset("int8", "int8", ("int8-fallback",), "full-integer int8 with float fallback, float I/O", True, ("DEFAULT",)),
+        Preset("int8-full", "int8-full", ("full-int8", "int8full", "integer-only"), "integer only, int8 I/O", True,
+               ("DEFAULT",), ("TFLITE_BUILTINS_INT8",), (), "int8"),
+        Preset("int16x8", "int16x8", ("16x8",), "int16 activations, int8 weights", True, ("DEFAULT",), (INT16X8_OPS,)),
+    )
 }
+QUANTIZE_PRESETS = tuple(PRESETS)
+
+
+def preset_help() -> str:
+    """``"none (float32, no quantization), dynamic (...), ..."``: the presets for help texts."""
+    return ", ".join(f"{p.name} ({p.description})" for p in PRESETS.values())
+
+
+def find_preset(quantize: Optional[str]) -> Preset:
+    """The preset for a name or alias (``None`` is ``"none"``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown name (the message suggests the closest) or not a string.
+    """
+    if quantize is None:
+        return PRESETS["none"]
+    if not isinstance(quantize, str):
+        raise TypeError(f"quantize must be one of {', '.join(QUANTIZE_PRESETS)}, not {type(quantize).__name__}")
+    name = quantize.strip().lower().replace("_", "-")
+    for preset in PRESETS.values():
+        if name == preset.name or name in preset.aliases:
+            return preset
+    raise ValueError(f"unknown quantize preset {quantize!r}{_did_you_mean(quantize, QUANTIZE_PRESETS)}; choose one of {', '.join(QUANTIZE_PRESETS)}")
 
 
 @dataclass(frozen=True)
@@ -59,7 +130,7 @@ class ConversionSettings:
         """A one-line human description of the mode, e.g. ``"int8-full (integer only, int8 I/O)"``."""
         if self.quantize == "none" and self.optimizations:
             return f"custom (optimizations={', '.join(self.optimizations)})"
-        return f"{self.quantize} ({_PRESET_DESCRIPTIONS[self.quantize]})"
+        return f"{self.quantize} ({PRESETS[self.quantize].description})"
 
     @property
     def uses_representative_dataset(self) -> bool:
@@ -67,25 +138,15 @@ class ConversionSettings:
         return (
             self.representative_dataset is not None
             and bool(self.optimizations)
-            and self.quantize not in ("dynamic", "float16")
+            # "dynamic" and "float16" never calibrate; "none" does when optimizations are set by hand
+            and (self.quantize == "none" or PRESETS[self.quantize].calibrates)
         )
 
     def as_dict(self) -> dict:
         """The settings as plain values, for display and for a cache key."""
-        return {
-            "quantize": self.quantize,
-            "optimizations": list(self.optimizations),
-            "representative_dataset": self.representative_dataset is not None,
-            "supported_ops": list(self.supported_ops),
-            "supported_types": list(self.supported_types),
-            "inference_input_type": self.inference_input_type,
-            "inference_output_type": self.inference_output_type,
-            "allow_custom_ops": self.allow_custom_ops,
-            "experimental_new_converter": self.experimental_new_converter,
-            "signature_keys": list(self.signature_keys) if self.signature_keys else None,
-            "tags": list(self.tags) if self.tags else None,
-            **dict(self.converter_attrs),
-        }
+        values = {name: getattr(self, name) for name in SETTING_NAMES}
+        values = {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+        return {**values, "representative_dataset": self.representative_dataset is not None, **dict(self.converter_attrs)}
 
 
 def resolve_settings(
@@ -114,16 +175,15 @@ def resolve_settings(
     ValueError
         For an unknown name or a combination that cannot work; the message names the fix.
     """
-    preset = _preset_name(quantize)
-    expanded = _expand_preset(preset)
+    preset = find_preset(quantize)
     settings = ConversionSettings(
-        quantize=preset,
-        optimizations=_names(optimizations, OPTIMIZATIONS, "optimizations") if optimizations is not None else expanded["optimizations"],
+        quantize=preset.name,
+        optimizations=names(optimizations, OPTIMIZATIONS, "optimizations") if optimizations is not None else preset.optimizations,
         representative_dataset=representative_dataset,
-        supported_ops=_names(supported_ops, OPS_SETS, "supported_ops") if supported_ops is not None else expanded["supported_ops"],
-        supported_types=_names(supported_types, SUPPORTED_TYPES, "supported_types") if supported_types is not None else expanded["supported_types"],
-        inference_input_type=_io_type(inference_input_type, "inference_input_type") or expanded["io_type"],
-        inference_output_type=_io_type(inference_output_type, "inference_output_type") or expanded["io_type"],
+        supported_ops=names(supported_ops, OPS_SETS, "supported_ops") if supported_ops is not None else preset.supported_ops,
+        supported_types=names(supported_types, SUPPORTED_TYPES, "supported_types") if supported_types is not None else preset.supported_types,
+        inference_input_type=io_type_name(inference_input_type, "inference_input_type") or preset.io_type,
+        inference_output_type=io_type_name(inference_output_type, "inference_output_type") or preset.io_type,
         allow_custom_ops=bool(allow_custom_ops),
         experimental_new_converter=bool(experimental_new_converter),
         signature_keys=tuple(signature_keys) if signature_keys else None,
@@ -133,43 +193,16 @@ def resolve_settings(
     return _check_conflicts(settings)
 
 
-def _preset_name(quantize: Optional[str]) -> str:
-    if quantize is None:
-        return "none"
-    if not isinstance(quantize, str):
-        raise TypeError(f"quantize must be one of {', '.join(QUANTIZE_PRESETS)}, not {type(quantize).__name__}")
-    name = quantize.strip().lower().replace("_", "-")
-    aliases = {"float32": "none", "fp16": "float16", "full-int8": "int8-full", "int8full": "int8-full", "16x8": "int16x8"}
-    name = aliases.get(name, name)
-    if name not in QUANTIZE_PRESETS:
-        raise ValueError(f"unknown quantize preset {quantize!r}{_did_you_mean(quantize, QUANTIZE_PRESETS)}; choose one of {', '.join(QUANTIZE_PRESETS)}")
-    return name
-
-
-def _expand_preset(preset: str) -> dict:
-    expanded = {"optimizations": (), "supported_ops": (), "supported_types": (), "io_type": None}
-    if preset != "none":
-        expanded["optimizations"] = ("DEFAULT",)
-    if preset == "float16":
-        expanded["supported_types"] = ("float16",)
-    elif preset == "int8-full":
-        expanded["supported_ops"] = ("TFLITE_BUILTINS_INT8",)
-        expanded["io_type"] = "int8"
-    elif preset == "int16x8":
-        expanded["supported_ops"] = (_INT16X8,)
-    return expanded
-
-
 def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
     notes = []
-    preset = settings.quantize
+    preset = PRESETS[settings.quantize]
     has_data = settings.representative_dataset is not None
     integer_io = [t for t in (settings.inference_input_type, settings.inference_output_type) if t not in (None, "float32")]
-    integer_ops = [s for s in settings.supported_ops if s in ("TFLITE_BUILTINS_INT8", _INT16X8)]
+    integer_ops = [s for s in settings.supported_ops if s in ("TFLITE_BUILTINS_INT8", INT16X8_OPS)]
 
-    if preset in ("int8", "int8-full", "int16x8") and not has_data:
+    if preset.calibrates and not has_data:
         raise ValueError(
-            f"quantize={preset!r} calibrates activations and needs a representative dataset: pass "
+            f"quantize={preset.name!r} calibrates activations and needs a representative dataset: pass "
             "representative_dataset=... (a generator function, tf.data.Dataset, array, list or dict of "
             "arrays; magic: --representative_dataset VAR), or use quantize='dynamic' which needs none"
         )
@@ -179,9 +212,9 @@ def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
     if (integer_io or integer_ops) and not has_data:
         what = f"inference type {integer_io[0]}" if integer_io else f"supported_ops {integer_ops[0]}"
         raise ValueError(f"{what} needs a representative dataset to calibrate: pass representative_dataset=... (magic: --representative_dataset VAR)")
-    if "float16" in settings.supported_types and (integer_io or integer_ops or preset in ("int8", "int8-full", "int16x8")):
+    if "float16" in settings.supported_types and (integer_io or integer_ops or preset.calibrates):
         raise ValueError("supported_types float16 conflicts with integer quantization: choose quantize='float16' or an integer mode, not both")
-    if _INT16X8 in settings.supported_ops:
+    if INT16X8_OPS in settings.supported_ops:
         bad = [t for t in integer_io if t != "int16"]
         if bad:
             raise ValueError(f"int16x8 models take float32 or int16 I/O, not {bad[0]}: set inference_input_type/inference_output_type to 'int16' or leave them unset")
@@ -191,37 +224,48 @@ def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
         notes.append("TFLITE_BUILTINS_INT8 with SELECT_TF_OPS: Flex ops will run in float")
     if has_data and not settings.optimizations:
         notes.append("the representative dataset is not used without optimizations (quantize='none')")
-    if has_data and preset in ("dynamic", "float16"):
+    if has_data and settings.optimizations and not preset.calibrates and preset.name != "none":
         # With a dataset, DEFAULT turns into full-integer calibration; honour the preset instead.
-        notes.append(f"quantize={preset!r} does not calibrate: the representative dataset is kept for compare() only")
+        notes.append(f"quantize={preset.name!r} does not calibrate: the representative dataset is kept for compare() only")
     return replace(settings, notes=tuple(notes))
 
 
-def _names(values: Any, allowed: Sequence[str], what: str) -> tuple:
-    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set, frozenset)):
+def names(values: Any, allowed: Sequence[str], what: str) -> tuple:
+    """Normalize names given as strings, comma lists or TensorFlow objects (``tf.lite.OpsSet.X``).
+
+    Raises
+    ------
+    ValueError
+        A name not in ``allowed``; the message suggests the closest.
+    """
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         values = [values]
     result = []
+    lowered = {a.lower(): a for a in allowed}
     for value in values:
         if isinstance(value, str):
             parts = [p for p in value.replace(" ", ",").split(",") if p]
         else:
             parts = [_tf_name(value)]
         for part in parts:
-            name = part.strip().upper()
-            lowered = {a.lower(): a for a in allowed}
-            name = lowered.get(part.strip().lower(), name)
-            if name not in allowed:
+            # "tf.lite.OpsSet.SELECT_TF_OPS" as text names the same as the object
+            name = lowered.get(part.strip().lower()) or lowered.get(part.strip().split(".")[-1].lower())
+            if name is None:
                 raise ValueError(f"unknown {what} value {part!r}{_did_you_mean(part, allowed)}; choose from {', '.join(allowed)}")
             if name not in result:
                 result.append(name)
     return tuple(result)
 
 
-def _io_type(value: Any, what: str) -> Optional[str]:
+def io_type_name(value: Any, what: str = "inference type") -> Optional[str]:
+    """``tf.int8`` / ``"int8"`` / ``np.int8`` -> ``"int8"``; None stays None."""
     if value is None:
         return None
     name = value if isinstance(value, str) else _tf_name(value)
-    name = {"float": "float32", "tf.float32": "float32", "tf.int8": "int8", "tf.uint8": "uint8", "tf.int16": "int16"}.get(name, name).lower()
+    name = name.strip().lower().removeprefix("tf.")
+    name = {"float": "float32"}.get(name, name)
     if name not in IO_TYPES:
         raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(IO_TYPES)}")
     return name

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional, Tuple
 
 from .tensorflow_import import import_tensorflow
+from .text import first_line
 
 KERAS_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -130,7 +131,7 @@ def _load_keras_file(path: Path):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad file; say which file and why
-        raise ValueError(f"could not load Keras model {str(path)!r}: {_first_line(exc)}") from None
+        raise ValueError(f"could not load Keras model {str(path)!r}: {first_line(exc)}") from None
 
 
 def _resolve_object(source: Any) -> ModelSource:
@@ -279,8 +280,3 @@ def _dtype_name(dtype: Any) -> str:
 
 def _clean_name(name: str) -> str:
     return name.split(":")[0]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__

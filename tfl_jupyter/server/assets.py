@@ -28,22 +28,26 @@ import mimetypes
 import re
 import warnings
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
     "VIEWER_ROUTE",
+    "DEFAULT_HEIGHT",
     "MARKER_HEADER",
     "asset",
     "asset_names",
     "consent_cookie",
     "netron_dir",
     "netron_version",
+    "patch_status",
     "security_headers",
 ]
 
 #: Where the Jupyter server extension serves the viewer, relative to the server's base URL.
 VIEWER_ROUTE = "tfl-jupyter/netron/"
+#: Height of a viewer in pixels (it can be made taller, resized or shown full screen).
+DEFAULT_HEIGHT = 520
 
 #: Response header that tells the front-end "this is the viewer, not a login page".
 MARKER_HEADER = ("X-TFL-Jupyter-Viewer", "netron")
@@ -137,16 +141,40 @@ def asset(name: str) -> Optional[Tuple[bytes, str]]:
     return (netron_dir() / name).read_bytes(), _media_type(name)
 
 
+def patch_status() -> List[Tuple[str, str, bool]]:
+    """Whether each patch of the stock web app applies to the installed ``netron``.
+
+    A patch that does not apply (a newer netron changed the code it rewrites) makes
+    :func:`asset` warn and serve that part unpatched.
+
+    Returns
+    -------
+    list of (str, str, bool)
+        ``(file name, what the patch turns off, applied)`` for every patch, in order.
+    """
+    return [(name, purpose, applied)
+            for name in _PATCHES for purpose, applied in _apply_patches(name)[1]]
+
+
 @functools.lru_cache(maxsize=None)
 def _patched(name: str) -> bytes:
-    text = (netron_dir() / name).read_text(encoding="utf-8")
-    for pattern, replacement, purpose in _PATCHES[name]:
-        text, count = re.subn(pattern, replacement, text, count=1)
-        if count != 1:
+    text, applied = _apply_patches(name)
+    for purpose, ok in applied:
+        if not ok:
             warnings.warn(
                 f"tfl_jupyter: could not patch the {purpose} in netron {netron_version()}'s "
                 f"{name}; the viewer may show it", RuntimeWarning, stacklevel=2)
     return text.encode("utf-8")
+
+
+def _apply_patches(name: str) -> Tuple[str, List[Tuple[str, bool]]]:
+    """The patched text of ``name`` and, per patch, ``(purpose, applied)``."""
+    text = (netron_dir() / name).read_text(encoding="utf-8")
+    applied = []
+    for pattern, replacement, purpose in _PATCHES[name]:
+        text, count = re.subn(pattern, replacement, text, count=1)
+        applied.append((purpose, count == 1))
+    return text, applied
 
 
 def _media_type(name: str) -> str:

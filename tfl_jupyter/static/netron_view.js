@@ -1,4 +1,4 @@
-// tfl_jupyter netron_view, built from js/ sources sha256:26e08a9438ffa9094beaa15db2b8df71a9c4ef16ae22eab5e3c3133e09f2a627
+// tfl_jupyter netron_view, built from js/ sources sha256:15dec72b59aba79ce0b958cbba5eb878928c6f75b25d2150a31d786bef026a13
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {

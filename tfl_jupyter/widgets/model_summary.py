@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Tuple
 
-from ..core.result import format_size
+from ..core.text import format_size
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from typing import Optional
 import anywidget
 import traitlets
 
-from ..netron_display import DEFAULT_HEIGHT
-from ..server.assets import VIEWER_ROUTE
+from ..server.assets import DEFAULT_HEIGHT, VIEWER_ROUTE
 from .model_summary import ModelSummary, summarize
 
 _BUNDLE = Path(__file__).resolve().parent.parent / "static" / "netron_view.js"

@@ -1,13 +1,13 @@
-"""Float vs converted: compare outputs, find the layers that lose accuracy, requantize, sweep the modes.
+"""Float vs converted: compare outputs, find the layers that lose accuracy, requantize.
 
 ``compare(result, ...)`` backs ``ConversionResult.compare``; ``requantize`` backs
-``ConversionResult.requantize``; ``sweep(source, ...)`` is ``tj.sweep``. Importing this
-package is light: TensorFlow, pandas and matplotlib are imported when first used.
+``ConversionResult.requantize``. Importing this package is light: TensorFlow, pandas and
+matplotlib are imported when first used. ``tj.sweep`` is :mod:`tfl_jupyter.core.sweep`,
+a layer above this one.
 """
 
+from .measure import compare
 from .report import Comparison
 from .requantize import Requantized, requantize
-from .run import compare
-from .sweeps import sweep
 
-__all__ = ["compare", "Comparison", "requantize", "Requantized", "sweep"]
+__all__ = ["compare", "Comparison", "requantize", "Requantized"]

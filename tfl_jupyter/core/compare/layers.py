@@ -1,7 +1,7 @@
 """Per-layer quantization error with TensorFlow's ``QuantizationDebugger``.
 
 The calibrated model (see :mod:`.calibration`) is quantized with NumericVerify ops and run on
-a few samples. Each row is one quantized op output: the error of the quantized op against its
+a few samples, in a worker process. Each row is one quantized op output: the error of the quantized op against its
 float twin fed the same input. ``rmse / scale`` is that error in quantization steps; pure
 rounding gives 1/sqrt(12) ~ 0.289, and the upstream guide flags layers above 0.7.
 """
@@ -13,10 +13,11 @@ from typing import Optional
 
 import numpy as np
 
-from ..capture import capture_output
+from ..engine import layer_statistics
 from ..tflite_reader import read_model
+from ..worker.pool import POOL
 from .binding import bind_inputs, choose_signature
-from .calibration import calibrated_model, calibrated_tensor_names, denylist_of, quantize_calibrated
+from .calibration import calibrated_model, calibrated_tensor_names, quantize_calibrated
 from .plots import SUSPECT_RATIO
 from .progress import progress_bar
 from .samples import SampleSet
@@ -50,34 +51,19 @@ def layer_table(result, samples: SampleSet, *, max_samples: int = 16, progress: 
     """
     import pandas as pd
 
-    tf_lite_debugger = _debugger_class()
     calibrated = calibrated_model(result, progress=progress)
-    ops, nodes = denylist_of(result)  # a requantized result: its float layers stay float here too
-    debug_model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes, debug=True)
+    # a requantized result: its float layers stay float here too
+    debug_model = quantize_calibrated(calibrated, result.settings, denylisted_ops=result.denylisted_ops,
+                                      denylisted_nodes=result.denylisted_nodes, debug=True)
     debug_info = read_model(debug_model)
     if not any(op.op == "NumericVerify" for op in debug_info.subgraphs[0].operators):
         return pd.DataFrame(columns=list(LAYER_COLUMNS)).rename_axis("position")  # nothing left quantized
     feeds = _debug_feeds(debug_model, samples.head(max_samples))
-    count = len(feeds)
-    with progress_bar(count, "per-layer error", progress) as bar:
-        def dataset():
-            for feed in feeds:
-                bar.update(1)
-                yield feed
-
-        with capture_output():  # the debugger's interpreter warns that it is deprecated
-            debugger = tf_lite_debugger(quant_debug_model_content=debug_model, debug_dataset=dataset)
-            debugger.run()
-            dump = io.StringIO()
-            debugger.layer_statistics_dump(dump)
-    table = pd.read_csv(io.StringIO(dump.getvalue()))
+    with progress_bar(len(feeds), "per-layer error", progress) as bar:
+        dump = POOL.call(layer_statistics, debug_model, feeds)
+        bar.update(len(feeds))
+    table = pd.read_csv(io.StringIO(dump))
     return _tidy(table, debug_info, calibrated_tensor_names(calibrated))
-
-
-def _debugger_class():
-    from ..tensorflow_import import import_tensorflow
-
-    return import_tensorflow().lite.experimental.QuantizationDebugger
 
 
 def _debug_feeds(debug_model: bytes, samples: SampleSet) -> list:

@@ -15,14 +15,7 @@ from html import escape
 from typing import Any, Iterable, Optional
 
 from ..tflite_reader import BUILTIN_OPERATOR_NAMES, read_model
-from .calibration import (
-    calibrated_model,
-    calibrated_tensor_names,
-    check_debuggable,
-    denylist_of,
-    quantize_calibrated,
-    remember_requantized,
-)
+from .calibration import calibrated_model, calibrated_tensor_names, check_debuggable, quantize_calibrated
 from .tables import op_counts, style_metrics, worst
 
 
@@ -51,15 +44,16 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         ``new_result, comparison = ...``.
     """
     from .report import Comparison
-    from .run import run_prepared
+    from .measure import run_prepared
 
     check_debuggable(result.settings, "requantize()")
     started = time.perf_counter()
     calibrated = calibrated_model(result, progress=progress)
     op_types = {op.op for op in read_model(calibrated).subgraphs[0].operators}
     ops, nodes = split_denylist(denylist, calibrated_tensor_names(calibrated), op_types)
-    kept_ops, kept_nodes = denylist_of(result)  # requantizing a requantized result adds to its denylist
-    ops, nodes = tuple(dict.fromkeys(kept_ops + ops)), tuple(dict.fromkeys(kept_nodes + nodes))
+    # requantizing a requantized result adds to its denylist
+    ops = tuple(dict.fromkeys(result.denylisted_ops + ops))
+    nodes = tuple(dict.fromkeys(result.denylisted_nodes + nodes))
     model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
     note = _kept_note(ops, nodes, result.settings)
     new = replace(
@@ -69,8 +63,9 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         log="",
         notes=tuple(result.notes) + (note,),
         output_file=None,
+        denylisted_ops=ops,
+        denylisted_nodes=nodes,
     )
-    remember_requantized(new, calibrated, ops, nodes)
     if baseline is None:
         baseline = result.compare(samples=samples, n=n, progress=progress)
     prepared = baseline.prepared

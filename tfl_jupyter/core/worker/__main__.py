@@ -1,16 +1,15 @@
-"""The worker process: ``python -m tfl_jupyter.core.worker FD``, FD being its end of the pipe.
+"""A worker process: ``python -m tfl_jupyter.core.worker FD IDLE_EXIT_S``, FD being its end of the pipe.
 
-It converts models, and runs functions that touch untrusted ``.tflite`` files natively
-(the interpreter), so that a crash takes down this process and not the kernel.
+It converts and calibrates models, and runs functions that touch untrusted ``.tflite``
+files natively (the interpreter) or TensorFlow's quantization tools, so that a crash takes
+down this process and not the kernel.
 """
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import gc
 import importlib
-import os
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -22,8 +21,9 @@ from .protocol import ConversionJob, portable_exception, resident_bytes
 
 
 def main(argv) -> None:
-    """Serve conversions until the kernel says ``exit`` or closes the pipe."""
+    """Serve jobs until the kernel says ``exit``, closes the pipe, or leaves it idle too long."""
     connection = Connection(int(argv[1]))
+    idle_exit_s = float(argv[2]) if len(argv) > 2 else 0.0
     faulthandler.enable()  # a native crash leaves a Python stack in the output the kernel reports
     import_tensorflow()  # pay TensorFlow's start-up now, while the kernel is still exporting
     # TensorFlow's import leaves about a million objects behind, and the SavedModel converter
@@ -32,6 +32,8 @@ def main(argv) -> None:
     connection.send(("ready", resident_bytes()))
     while True:
         try:
+            if idle_exit_s and not connection.poll(idle_exit_s):
+                return  # idle: give the memory back; the kernel starts a fresh process when needed
             message = connection.recv()
         except (EOFError, OSError):
             return
@@ -49,10 +51,11 @@ def _convert(connection: Connection, job: ConversionJob) -> None:
         if job.has_samples:
             stream = SampleStream(lambda: _remote_samples(connection), from_tf_data=job.samples_from_tf_data)
             settings = replace(settings, representative_dataset=stream)
-        source = job.portable.as_source(job.description)
-        customize = (lambda converter: _inject_fault(job.fault)) if job.fault else None
         output = run_conversion(
-            source, settings, customize=customize, on_sample=lambda n: connection.send(("progress", n))
+            job.portable.as_source(job.description),
+            settings,
+            calibrate_only=job.calibrate_only,
+            on_sample=lambda n: connection.send(("progress", n)),
         )
         connection.send(("done", output, resident_bytes()))
     except BaseException as exc:  # everything goes back to the kernel; the worker lives on
@@ -79,20 +82,6 @@ def _remote_samples(connection: Connection):
             raise DatasetError(reply[1])
         else:
             return
-
-
-def _inject_fault(fault: str) -> None:
-    """Die the way native code dies (tests only)."""
-    if fault == "abort":
-        os.abort()
-    if fault == "segfault":
-        ctypes.string_at(0)
-    if fault == "exit":
-        os._exit(3)
-    if fault == "hang":
-        import time
-
-        time.sleep(3600)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ reused for every other setting, which is most of the time of a second conversion
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import threading
@@ -15,6 +16,7 @@ from typing import Optional
 
 from ..capture import run_captured
 from ..sources import ModelSource
+from .process import NO_DEADLINE, Deadline
 from .fingerprints import concrete_function_fingerprint, directory_fingerprint, keras_model_fingerprint
 
 
@@ -47,26 +49,33 @@ class ExportCache:
     def __init__(self, max_entries: int = 4):
         self.max_entries = max_entries
         self._exports: OrderedDict = OrderedDict()  # fingerprint -> TemporaryDirectory
+        self._pending: dict = {}  # fingerprint -> _Export being made
         self._lock = threading.Lock()
 
-    def directory(self, fingerprint: str, export) -> str:
-        """The export for ``fingerprint``, calling ``export(path)`` to make it if needed."""
+    def directory(self, fingerprint: str, export, log_parts: list, deadline: Deadline = NO_DEADLINE) -> str:
+        """The export for ``fingerprint``, calling ``export(path)`` to make it if needed.
+
+        Concurrent calls for one fingerprint share one export. Without a timeout the export
+        runs in the calling thread, its output captured into ``log_parts``. With one it runs
+        in a thread of its own that this call waits for until the deadline: past it,
+        ``TimeoutError`` is raised and the export goes on, to serve the next call.
+        """
+        background = deadline.timeout is not None
         with self._lock:
             folder = self._exports.get(fingerprint)
             if folder is not None:
                 self._exports.move_to_end(fingerprint)
                 return folder.name
-        folder = tempfile.TemporaryDirectory(prefix="tfl_jupyter_export_")
-        try:
-            export(folder.name)
-        except BaseException:
-            folder.cleanup()
-            raise
-        with self._lock:
-            self._exports[fingerprint] = folder
-            while len(self._exports) > self.max_entries:
-                self._exports.popitem(last=False)[1].cleanup()
-        return folder.name
+            pending = self._pending.get(fingerprint)
+            owner = pending is None
+            if owner:
+                pending = self._pending[fingerprint] = _Export(
+                    functools.partial(self._make, fingerprint, export, log_parts, not background))
+        if owner and background:
+            pending.start()
+        elif owner:
+            pending.run()
+        return pending.wait(deadline)
 
     def clear(self) -> None:
         """Delete every export."""
@@ -75,11 +84,58 @@ class ExportCache:
                 folder.cleanup()
             self._exports.clear()
 
+    def _make(self, fingerprint: str, export, log_parts: list, streams: bool) -> str:
+        folder = tempfile.TemporaryDirectory(prefix="tfl_jupyter_export_")
+        try:
+            run_captured(log_parts, export, folder.name, streams=streams)
+        except BaseException:
+            folder.cleanup()
+            with self._lock:
+                self._pending.pop(fingerprint, None)
+            raise
+        with self._lock:
+            self._pending.pop(fingerprint, None)
+            self._exports[fingerprint] = folder
+            while len(self._exports) > self.max_entries:
+                self._exports.popitem(last=False)[1].cleanup()
+        return folder.name
+
+
+class _Export:
+    """One export being made, here or in a thread of its own, that several callers can wait for."""
+
+    def __init__(self, make):
+        self._make = make
+        self._done = threading.Event()
+        self._path = self._error = None
+
+    def start(self) -> None:
+        """Make it in a background thread (only its wait is bounded by a deadline)."""
+        threading.Thread(target=self.run, name="tfl_jupyter-export", daemon=True).start()
+
+    def run(self) -> None:
+        """Make it in this thread."""
+        try:
+            self._path = self._make()
+        except BaseException as exc:  # raised again by wait(), in every caller
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def wait(self, deadline: Deadline) -> str:
+        """The export's path once it is made; TimeoutError if the deadline comes first."""
+        while not self._done.wait(0.1 if deadline.timeout is None else min(0.1, deadline.remaining())):
+            if deadline.passed():
+                raise deadline.error("exporting the model (the export goes on in the background, for the next try)")
+        if self._error is not None:
+            raise self._error
+        return self._path
+
 
 EXPORTS = ExportCache()
 
 
-def make_portable(source: ModelSource, log_parts: list) -> Optional[PortableSource]:
+def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_DEADLINE) -> Optional[PortableSource]:
     """Return a SavedModel for ``source``, or None where only in-process conversion can work.
 
     Parameters
@@ -88,6 +144,8 @@ def make_portable(source: ModelSource, log_parts: list) -> Optional[PortableSour
         The resolved source.
     log_parts : list of str
         What the export printed is appended here.
+    deadline : Deadline
+        When the caller's timeout runs out (the export counts against it).
     """
     if source.kind == "saved_model":
         path = os.path.abspath(source.path)  # the worker's working folder may differ from ours
@@ -103,14 +161,14 @@ def make_portable(source: ModelSource, log_parts: list) -> Optional[PortableSour
         model = source.obj
         fingerprint = "keras:" + keras_model_fingerprint(model)
         specs = source.input_specs() or []
-        folder = EXPORTS.directory(fingerprint, lambda path: run_captured(log_parts, _export_keras, model, path))
+        folder = EXPORTS.directory(fingerprint, functools.partial(_export_keras, model), log_parts, deadline)
         return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
     if source.kind == "concrete_functions" and len(source.obj) == 1:
         function = source.obj[0]
         fingerprint = "function:" + concrete_function_fingerprint(function)
         specs = source.input_specs() or []
         folder = EXPORTS.directory(
-            fingerprint, lambda path: run_captured(log_parts, _save_function, function, source.trackable, path)
+            fingerprint, functools.partial(_save_function, function, source.trackable), log_parts, deadline
         )
         return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
     return None
@@ -118,8 +176,6 @@ def make_portable(source: ModelSource, log_parts: list) -> Optional[PortableSour
 
 def _export_keras(model, path: str) -> None:
     """Export the way ``TFLiteConverter.from_keras_model`` does: ``__call__`` with training off."""
-    import functools
-
     import keras
 
     if not model.inputs:  # a subclassed model: let Keras find its input signature
@@ -127,8 +183,9 @@ def _export_keras(model, path: str) -> None:
         return
     archive = keras.export.ExportArchive()
     archive.track(model)
-    inputs = [_tensor_spec(t) for t in model.inputs]
-    signature = [inputs] if len(inputs) > 1 else inputs
+    # The call takes its inputs in the structure the model was built with: one tensor, a
+    # list, or a dict by name.
+    signature = [keras.tree.map_structure(_tensor_spec, model.input)]
     archive.add_endpoint("serving_default", functools.partial(model.__call__, training=False), signature)
     archive.write_out(path, options=_keep_source_locations(), verbose=False)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from typing import Optional
-
 from ..settings import ConversionSettings
 from .portable import PortableSource
 
@@ -20,14 +18,15 @@ from .portable import PortableSource
 @dataclass(frozen=True)
 class ConversionJob:
     """One conversion for the worker. ``settings.representative_dataset`` is None: samples are
-    streamed on request instead (``has_samples``)."""
+    streamed on request instead (``has_samples``). With ``calibrate_only`` the converter
+    stops after calibration and returns the calibrated, not yet quantized model."""
 
     portable: PortableSource
     description: str
     settings: ConversionSettings
     has_samples: bool
     samples_from_tf_data: bool
-    fault: Optional[str] = None  # tests only: "abort", "segfault" or "exit" mid-conversion
+    calibrate_only: bool = False
 
 
 def portable_exception(exc: BaseException) -> BaseException:
@@ -37,8 +36,9 @@ def portable_exception(exc: BaseException) -> BaseException:
         return exc
     except Exception:
         from ..errors import ConversionError
+        from ..text import error_text
 
-        return ConversionError(f"the converter failed: {type(exc).__name__}: {str(exc).strip()[:300]}")
+        return ConversionError(f"the converter failed: {error_text(exc)}")
 
 
 def resident_bytes() -> int:

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ...core.datasets import CalibrationData, DatasetError, is_tf_dataset
-from ...core.settings import resolve_settings
+from ...core.settings import SETTING_NAMES, resolve_settings
 from . import presets
 from .namespace import DEFERRED, Namespace, NotFound, describe, is_model
 
 _LATER = "an expression: evaluated when you press Convert"
 
-_SETTINGS = ("optimizations", "supported_ops", "supported_types", "inference_input_type", "inference_output_type",
-             "allow_custom_ops", "experimental_new_converter", "signature_keys", "tags")
+_SETTINGS = SETTING_NAMES[1:]  # all but quantize, which resolve_settings takes first
 
 # Words in a settings error -> the form rows it is about (to mark them).
 _FIELD_WORDS = (
@@ -200,7 +199,7 @@ def parse_attrs(text: str) -> Dict[str, Any]:
 
 
 def _attrs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    known = set(_SETTINGS) | {"quantize", "representative_dataset", "dataset_name", "source_name", "output_file",
+    known = set(SETTING_NAMES) | {"representative_dataset", "dataset_name", "source_name", "output_file",
                               "in_process", "timeout"}
     return {k: v for k, v in kwargs.items() if k not in known}
 

@@ -6,9 +6,9 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import ipywidgets as w
 
+from ...core.settings import IO_TYPES, OPS_SETS, OPTIMIZATIONS, PRESETS, SUPPORTED_TYPES, io_type_name, names
 from . import presets
 from .util import close_tree
-from .presets import DESCRIPTIONS, IO_TYPES, OPS_SETS, OPTIMIZATIONS, QUANTIZE_PRESETS, SUPPORTED_TYPES
 
 _OPS_LABELS = {
     "TFLITE_BUILTINS": "TFLITE_BUILTINS",
@@ -59,7 +59,7 @@ class SettingsForm:
         self.source_info.add_class("tfl-info")
         self.refresh = w.Button(icon="refresh", tooltip="Look for models and datasets in the notebook again",
                                 layout=w.Layout(width="2.6em", flex="0 0 auto"))
-        self.quantize = w.Dropdown(options=[(f"{p} — {DESCRIPTIONS[p]}", p) for p in QUANTIZE_PRESETS],
+        self.quantize = w.Dropdown(options=[(f"{p.name} — {p.description}", p.name) for p in PRESETS.values()],
                                    value="none", layout=w.Layout(flex="1 1 auto"))
         self.quantize.add_class("tfl-quantize")
         self.dataset = w.Combobox(placeholder="none (or a variable / expression such as calib[:100])",
@@ -186,10 +186,10 @@ class SettingsForm:
                  "supported_types": (self.supported_types, SUPPORTED_TYPES)}
         for field, (boxes, allowed) in lists.items():
             if values.get(field) is not None:
-                _tick(boxes, presets.names(values.pop(field), allowed, field))
+                _tick(boxes, names(values.pop(field), allowed, field))
             values.pop(field, None)
         for field in ("inference_input_type", "inference_output_type"):
-            value = presets.io_name(values.pop(field, None))
+            value = io_type_name(values.pop(field, None), field)
             if value is not None:
                 getattr(self, field).value = value
         texts = {"source": self.source, "dataset": self.dataset, "output_file": self.output_file}

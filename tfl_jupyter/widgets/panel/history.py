@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
 
-from ...core.result import format_size
+from ...core.text import format_size
 
 OK, FAILED, CANCELLED = "ok", "failed", "cancelled"
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import ipywidgets as w
 
-from ...core.result import format_size
+from ...core.text import format_size
 from .history import OK, History
 from .util import frame_table, message, table
 

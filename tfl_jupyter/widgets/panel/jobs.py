@@ -9,7 +9,8 @@ import inspect
 from typing import Any, Dict, List, Tuple
 
 from ...core.errors import ConversionError
-from ...core.worker.client import ConversionCancelled, WorkerDied
+from ...core.settings import SETTING_NAMES
+from ...core.errors import ConversionCancelled, WorkerDied
 from .checks import Request
 from .history import CANCELLED, FAILED
 
@@ -83,9 +84,7 @@ def describe_failure(error: BaseException, elapsed: float) -> Tuple[str, str]:
 def request_settings(request: Request) -> Dict[str, Any]:
     """The settings of a request, shaped like ``ConversionSettings.as_dict()`` (for failed conversions)."""
     kwargs = request.kwargs
-    settings = {key: kwargs.get(key) for key in (
-        "quantize", "optimizations", "supported_ops", "supported_types", "inference_input_type",
-        "inference_output_type", "allow_custom_ops", "experimental_new_converter", "signature_keys", "tags")}
+    settings = {key: kwargs.get(key) for key in SETTING_NAMES}
     settings["representative_dataset"] = kwargs.get("representative_dataset") is not None
     return settings
 

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from ...core.worker.client import WORKER
+from ...core.worker.pool import POOL
 
 TICK_S = 0.25
 
@@ -84,7 +84,7 @@ class BackgroundTask:
         if not self.running:
             return False
         self._cancel.set()
-        WORKER.cancel()
+        POOL.cancel()
         return True
 
     def wait(self, timeout: Optional[float] = None) -> bool:
@@ -111,7 +111,7 @@ class BackgroundTask:
     def _tick(self, on_tick, stop: threading.Event) -> None:
         while not stop.wait(TICK_S):
             if self._cancel.is_set():
-                WORKER.cancel()
+                POOL.cancel()
             try:
                 on_tick(self)
             except Exception:  # a display hiccup must not stop the ticker

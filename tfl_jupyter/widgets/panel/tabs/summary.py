@@ -6,7 +6,7 @@ from html import escape
 
 import ipywidgets as w
 
-from ....core.result import format_size, quantization_text
+from ....core.text import format_size, quantization_text
 from ..history import OK, HistoryEntry
 from ..util import message, table
 from .failure import FailureView

@@ -1,4 +1,4 @@
-"""Work the kernel hands to the worker because it runs native code on untrusted models."""
+"""Work the kernel hands to a worker process because it runs native code on untrusted models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Dict
 def run_on_generated_inputs(tflite_model: bytes, samples: int = 2) -> Dict[str, tuple]:
     """Validate a ``.tflite``, then run it with LiteRT on generated inputs, the way ``compare`` does.
 
-    Call it through ``WORKER.call`` for a file of unknown origin: a model that crashes the
+    Call it through ``POOL.call`` for a file of unknown origin: a model that crashes the
     interpreter then costs the worker, not the kernel.
 
     Parameters
@@ -22,10 +22,10 @@ def run_on_generated_inputs(tflite_model: bytes, samples: int = 2) -> Dict[str, 
     dict
         Output name -> output shape.
     """
-    from ..compare.binding import bind_inputs, calibrated_ranges, choose_signature, specs_from_tflite, subgraph_of
-    from ..compare.run import run_tflite
-    from ..compare.samples import generate_samples
     from ..tflite_reader import read_model
+    from .binding import bind_inputs, calibrated_ranges, choose_signature, specs_from_tflite, subgraph_of
+    from .measure import run_tflite
+    from .samples import generate_samples
 
     model = read_model(tflite_model)
     signature = choose_signature(model)

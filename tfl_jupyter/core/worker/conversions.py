@@ -1,8 +1,9 @@
-"""``convert_in_worker``: the worker-process path of ``tj.convert``, with its caches."""
+"""Conversions through the worker pool: export once, serve repeats from the cache, run the job."""
 
 from __future__ import annotations
 
 import atexit
+import threading
 import time
 from dataclasses import replace
 from typing import Callable, Optional
@@ -13,22 +14,13 @@ from ..errors import ConversionError, with_source_lines
 from ..settings import ConversionSettings
 from ..sources import ModelSource
 from .cache import ResultCache
-from .client import WORKER
 from .fingerprints import dataset_fingerprint, text_fingerprint
+from .pool import POOL
 from .portable import EXPORTS, make_portable
+from .process import NO_DEADLINE, Deadline
 from .protocol import ConversionJob
 
 RESULTS = ResultCache()
-
-
-def _shut_down() -> None:
-    """At exit: delete the exports first, then kill the worker (it would exit with its pipe
-    anyway). A kernel has a few seconds between a shutdown request and SIGTERM."""
-    EXPORTS.clear()
-    WORKER.stop(force=True)
-
-
-atexit.register(_shut_down)
 _ENTRY_POINTS = {"keras": "from_keras_model", "concrete_functions": "from_concrete_functions", "saved_model": "from_saved_model"}
 
 
@@ -36,22 +28,25 @@ def convert_in_worker(
     source: ModelSource,
     settings: ConversionSettings,
     *,
-    timeout: Optional[float] = None,
+    calibrate_only: bool = False,
+    deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Optional[ConverterOutput]:
-    """Convert in the warm worker; None where the source can only be converted in-process.
+    """Convert in a worker process; None where the source can only be converted in-process.
 
     The same model (same weights) with the same settings and an in-memory dataset with the
-    same values is served from a cache; another setting reuses the model's SavedModel export.
+    same values is served from the cache; another setting reuses the model's SavedModel
+    export. ``deadline`` covers the whole call, the export included.
     """
     started = time.perf_counter()
-    WORKER.start()  # the worker imports TensorFlow while this process exports the model
+    POOL.warm_up()  # the worker imports TensorFlow while this process exports the model
     log_parts: list = []
-    portable = make_portable(source, log_parts)
+    portable = make_portable(source, log_parts, deadline)
     if portable is None:
         return None
     dataset = settings.representative_dataset if settings.uses_representative_dataset else None
-    key = _cache_key(portable.fingerprint, settings, dataset)
+    key = _cache_key(portable.fingerprint, settings, dataset, calibrate_only)
     cached = RESULTS.get(key)
     if cached is not None:
         return replace(
@@ -65,14 +60,14 @@ def convert_in_worker(
         settings=replace(settings, representative_dataset=None),
         has_samples=dataset is not None,
         samples_from_tf_data=is_tf_dataset(dataset),
-        fault=_take_fault(),
+        calibrate_only=calibrate_only,
     )
     samples = None
     if dataset is not None:
         specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
         samples = SampleStream.of(dataset, specs).make_iterator
     try:
-        output = WORKER.run(job, samples, timeout=timeout, on_sample=on_sample)
+        output = POOL.run(("convert", job), samples, deadline=deadline, on_sample=on_sample, cancel=cancel)
     except ConversionError as error:
         raise with_source_lines(error) from None
     output = replace(
@@ -85,15 +80,17 @@ def convert_in_worker(
     return output
 
 
-def _cache_key(model_fingerprint: str, settings: ConversionSettings, dataset) -> Optional[str]:
+def _cache_key(model_fingerprint: str, settings: ConversionSettings, dataset, calibrate_only: bool) -> Optional[str]:
     data = dataset_fingerprint(dataset)
     if data is None:
         return None
-    return text_fingerprint(model_fingerprint, settings.as_dict(), data)
+    return text_fingerprint(model_fingerprint, settings.as_dict(), data, "calibrate-only" if calibrate_only else "")
 
 
-def _take_fault() -> Optional[str]:
-    from . import client
+def _delete_files() -> None:
+    """At exit: the exports and the cached models are temporary files of this session."""
+    EXPORTS.clear()
+    RESULTS.clear()
 
-    fault, client.FAULT_INJECTION = client.FAULT_INJECTION, None
-    return fault
+
+atexit.register(_delete_files)

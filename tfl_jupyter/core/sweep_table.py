@@ -25,7 +25,7 @@ def sweep_table(modes: List[str], rows: Dict[str, dict], notes: List[str], resul
     """
     import pandas as pd
 
-    from .metrics import CLASS_COLUMNS, METRIC_COLUMNS
+    from .compare.metrics import CLASS_COLUMNS, METRIC_COLUMNS
 
     frame = pd.DataFrame([rows[m] for m in modes if m in rows])
     if frame.empty:
@@ -58,8 +58,8 @@ def _make_table_class():
 
     import pandas as pd
 
-    from .plots import png_data_uri, sweep_figure
-    from .tables import style_metrics
+    from .compare.plots import png_data_uri, sweep_figure
+    from .compare.tables import style_metrics
 
     class SweepTable(pd.DataFrame):
         """One row per mode (index ``mode``); ``.figure`` plots size vs error and latency."""

@@ -1,8 +1,10 @@
-"""The kernel's side of the worker: start it, hand it jobs, stream samples, survive its death."""
+"""One worker process seen from the kernel: start it, run one job on it, diagnose its death.
+
+The pool (:mod:`.pool`) owns several of these and hands each job to an idle one.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -13,49 +15,73 @@ import time
 from multiprocessing import Pipe
 from typing import Callable, Iterator, Optional
 
-from ..errors import ConversionError
-from .protocol import ConversionJob
+from ..errors import ConversionCancelled, WorkerDied
 
-# The worker is replaced once it holds this much more memory than when it started:
-# the converter leaks about 30 MB per MobileNetV2-sized conversion.
+# A process is replaced once it holds this much more memory than when it started: the
+# converter leaks about 30 MB per MobileNetV2-sized conversion.
 RECYCLE_GROWTH_BYTES = 1536 * 1024 * 1024
-# Tests set this to "abort", "segfault", "exit" or "hang" to make the next job die that way.
-FAULT_INJECTION: Optional[str] = None
 
 
-class WorkerDied(ConversionError):
-    """The worker process died (crash, abort, out of memory) during a conversion."""
+class Deadline:
+    """The moment a call must end by (``timeout`` seconds after it started), or none."""
+
+    def __init__(self, timeout: Optional[float]):
+        self.timeout = timeout
+        self._end = time.monotonic() + timeout if timeout is not None else None
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left (never negative), or None without a timeout."""
+        return None if self._end is None else max(0.0, self._end - time.monotonic())
+
+    def passed(self) -> bool:
+        """Whether the time is up."""
+        return self._end is not None and time.monotonic() >= self._end
+
+    def error(self, what: str = "the conversion") -> TimeoutError:
+        """The TimeoutError to raise once the time is up."""
+        return TimeoutError(
+            f"{what} took longer than timeout={self.timeout:g} s and was stopped; "
+            "raise the timeout (or pass timeout=None) for big models"
+        )
 
 
-class ConversionCancelled(KeyboardInterrupt):
-    """The conversion was interrupted or cancelled; the worker was stopped."""
+NO_DEADLINE = Deadline(None)
 
 
-class ConversionWorker:
-    """One warm worker process, started on first use and reused."""
+class WorkerProcess:
+    """``python -m tfl_jupyter.core.worker``, connected by a pipe; started on first use.
 
-    def __init__(self):
+    Parameters
+    ----------
+    idle_exit_s : float
+        The process exits by itself after this long without work (0: never), giving its
+        memory back; the next job starts a fresh one.
+    """
+
+    def __init__(self, idle_exit_s: float = 0):
+        self.idle_exit_s = idle_exit_s
         self._process: Optional[subprocess.Popen] = None
         self._connection = None
         self._output_file = None
         self._ready_rss = 0
-        self._busy = threading.Lock()
-        self._cancelled = threading.Event()
+        self._last_used = time.monotonic()
 
     @property
     def pid(self) -> Optional[int]:
-        """The worker's process id while it runs."""
-        return self._process.pid if self._process and self._process.poll() is None else None
+        """The process id while the process runs."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def start(self) -> None:
-        """Start the worker unless it runs already (it imports TensorFlow while we go on)."""
+        """Start the process unless it runs already (it imports TensorFlow while the caller goes on)."""
+        if self.pid is not None and self.idle_exit_s and time.monotonic() - self._last_used > self.idle_exit_s - 10:
+            self.stop()  # about to exit by itself: a job sent now could arrive as it goes
         if self.pid is not None:
             return
         self._discard()
         ours, theirs = Pipe(duplex=True)
         self._output_file = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tfl_jupyter.core.worker", str(theirs.fileno())],
+            [sys.executable, "-m", "tfl_jupyter.core.worker", str(theirs.fileno()), str(self.idle_exit_s)],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=self._output_file,
@@ -66,45 +92,38 @@ class ConversionWorker:
         theirs.close()
         self._connection = ours
         self._ready_rss = 0
+        self._last_used = time.monotonic()
 
-    def run(
+    def exchange(
         self,
-        job: ConversionJob,
-        samples: Optional[Callable[[], Iterator]] = None,
-        *,
-        timeout: Optional[float] = None,
-        on_sample: Optional[Callable[[int], None]] = None,
+        request: tuple,
+        samples: Optional[Callable[[], Iterator]],
+        deadline: Deadline,
+        on_sample: Optional[Callable[[int], None]],
+        cancel: threading.Event,
     ):
-        """Run ``job`` and return the worker's ConverterOutput.
+        """Send ``request``, serve the samples it asks for, and return its answer.
 
         Raises
         ------
         WorkerDied
-            The worker process died; a fresh one starts on the next call.
+            The process died; a fresh one starts on the next job.
         TimeoutError
-            ``timeout`` seconds passed; the worker was stopped.
+            The deadline passed; the process was stopped.
         ConversionCancelled
-            Interrupted (kernel interrupt or :meth:`cancel`); the worker was stopped.
+            ``cancel`` was set or the caller was interrupted; the process was stopped.
         """
-        with self._exclusive():
-            return self._exchange(("convert", job), samples, timeout, on_sample)
-
-    def call(self, function, *args, timeout: Optional[float] = None, **kwargs):
-        """Run a module-level ``function(*args, **kwargs)`` in the worker and return its result.
-
-        For work that runs native code on untrusted input (the interpreter on a ``.tflite``
-        file): a crash raises :class:`WorkerDied` here instead of killing the kernel.
-        """
-        target = f"{function.__module__}:{function.__qualname__}"
-        with self._exclusive():
-            return self._exchange(("call", target, args, kwargs), None, timeout, None)
-
-    def cancel(self) -> None:
-        """Stop a running conversion from another thread (the panel's Cancel)."""
-        self._cancelled.set()
+        self.start()
+        try:
+            return self._serve(request, samples, deadline, on_sample, cancel)
+        except KeyboardInterrupt:  # native code cannot be interrupted: stop the process instead
+            self.stop(force=True)
+            raise ConversionCancelled(
+                "interrupted; the worker process was stopped (the next conversion starts a fresh one)"
+            ) from None
 
     def stop(self, force: bool = False) -> None:
-        """Stop the worker: politely, or at once with ``force``."""
+        """Stop the process: politely, or at once with ``force``."""
         process, connection = self._process, self._connection
         if process is None:
             return
@@ -120,30 +139,12 @@ class ConversionWorker:
                 process.wait()
         self._discard()
 
-    @contextlib.contextmanager
-    def _exclusive(self):
-        """One job at a time; an interrupt stops the worker, since native code cannot be interrupted."""
-        if not self._busy.acquire(blocking=False):
-            raise RuntimeError("the worker is busy with another conversion: wait for it, or cancel it")
-        try:
-            self._cancelled.clear()
-            self.start()
-            yield
-        except KeyboardInterrupt:
-            self.stop(force=True)
-            raise ConversionCancelled(
-                "conversion interrupted; the worker was stopped (the next conversion starts a fresh one)"
-            ) from None
-        finally:
-            self._busy.release()
-
-    def _exchange(self, request, samples, timeout, on_sample):
-        deadline = time.monotonic() + timeout if timeout else None
+    def _serve(self, request, samples, deadline, on_sample, cancel):
         sample_iterator = None
         user_error = None
         self._send(request)
         while True:
-            message = self._receive(deadline, timeout)
+            message = self._receive(deadline, cancel)
             kind = message[0]
             if kind == "ready":
                 self._ready_rss = message[1]
@@ -160,15 +161,17 @@ class ConversionWorker:
             elif kind == "progress":
                 if on_sample is not None:
                     on_sample(message[1])
-            elif kind in ("done", "error"):
-                self._recycle_if_grown(message[2])
+            else:  # "done" or "error"
+                self._last_used = time.monotonic()
+                if self._ready_rss and message[2] - self._ready_rss > RECYCLE_GROWTH_BYTES:
+                    self.stop()
                 if kind == "done":
                     return message[1]
                 raise user_error or message[1]
 
-    def _receive(self, deadline, timeout):
+    def _receive(self, deadline: Deadline, cancel: threading.Event):
         while True:
-            if self._cancelled.is_set():
+            if cancel.is_set():
                 raise KeyboardInterrupt
             try:
                 if self._connection.poll(0.05):
@@ -177,12 +180,9 @@ class ConversionWorker:
                 raise self._death() from None
             if self._process.poll() is not None:
                 raise self._death()
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline.passed():
                 self.stop(force=True)
-                raise TimeoutError(
-                    f"the conversion took longer than timeout={timeout:g} s and was stopped; "
-                    "raise the timeout (or pass timeout=None) for big models"
-                )
+                raise deadline.error()
 
     def _send(self, message) -> None:
         try:
@@ -191,9 +191,8 @@ class ConversionWorker:
             raise self._death() from None
 
     def _death(self) -> WorkerDied:
-        process = self._process
         try:
-            code = process.wait(timeout=5)
+            code = self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
         tail = self._output_tail()
@@ -211,19 +210,13 @@ class ConversionWorker:
         return WorkerDied(summary, (), tail)
 
     def _output_tail(self, limit: int = 4000) -> str:
-        if self._output_file is None:
-            return ""
         try:
             self._output_file.seek(0, os.SEEK_END)
             size = self._output_file.tell()
             self._output_file.seek(max(0, size - limit))
             return self._output_file.read().decode("utf-8", errors="replace")
-        except (OSError, ValueError):
+        except (AttributeError, OSError, ValueError):
             return ""
-
-    def _recycle_if_grown(self, rss: int) -> None:
-        if self._ready_rss and rss - self._ready_rss > RECYCLE_GROWTH_BYTES:
-            self.stop()
 
     def _discard(self) -> None:
         if self._connection is not None:
@@ -250,6 +243,3 @@ def _to_numpy(sample):
     if hasattr(sample, "numpy"):
         return sample.numpy()
     return sample
-
-
-WORKER = ConversionWorker()

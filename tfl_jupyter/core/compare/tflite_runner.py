@@ -14,6 +14,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..capture import capture_output
+from ..text import first_line
 from ..tflite_reader import ModelInfo, SignatureInfo
 from .progress import progress_bar
 from .quantization import dequantize, quantize
@@ -171,8 +172,7 @@ class TFLiteRunner:
 
 
 def _explain(exc: Exception, model: ModelInfo) -> InterpreterError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = text.split(" Make sure")[0][:240]  # the interpreter's Android build advice is not for us
+    text = first_line(exc).split(" Make sure")[0][:240]  # the interpreter's Android build advice is not for us
     codes = {op.op for graph in model.subgraphs for op in graph.operators if op.is_custom}
     flex = sorted(c for c in codes if c.startswith("Flex"))
     custom = sorted(codes - set(flex))

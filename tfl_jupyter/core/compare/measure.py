@@ -11,7 +11,7 @@ from ..sources import InputSpec, ModelSource
 from ..tflite_reader import ModelInfo, SignatureInfo
 from .binding import bind_inputs, bind_outputs, calibrated_ranges, choose_signature, specs_from_tflite, subgraph_of
 from .reference import Reference
-from .runner import TFLiteRunner
+from .tflite_runner import TFLiteRunner
 from .samples import SampleSet, resolve_samples
 
 
@@ -116,23 +116,11 @@ def run_prepared(tflite_model: bytes, model: ModelInfo, prepared: Prepared, **op
 
 def convert_float(result):
     """The same source converted without quantization (for the conversion-error split)."""
-    from ..convert import convert
+    from ..convert import convert_resolved
+    from ..settings import resolve_settings
 
-    settings = result.settings
-    return convert(
-        user_source(result.source),
-        signature_keys=list(settings.signature_keys) if settings.signature_keys else None,
-        tags=list(settings.tags) if settings.tags else None,
-    )
-
-
-def user_source(source: ModelSource):
-    """The object or path ``tj.convert`` takes for a resolved source."""
-    if source.kind == "saved_model":
-        return source.path
-    if source.kind == "keras":
-        return source.obj
-    return list(source.obj) if len(source.obj) > 1 else source.obj[0]
+    settings = resolve_settings(None, signature_keys=result.settings.signature_keys, tags=result.settings.tags)
+    return convert_resolved(result.source, settings)
 
 
 def _only(keys) -> Optional[str]:

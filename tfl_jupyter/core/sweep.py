@@ -1,0 +1,261 @@
+"""``tj.sweep``: one model through every quantization mode, one row per mode.
+
+The source is resolved once and, for a Keras model or a function, exported to a SavedModel
+once (the worker pool's export cache); each mode is then a job of the worker pool, several
+at a time on big models. The float reference runs once, in this process, while the pool
+converts; each converted model runs on the same samples as soon as it is ready, and is timed
+with a few invokes once every conversion is done, so that no conversion runs alongside the
+timing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Dict, Optional, Sequence
+
+from .compare.progress import progress_bar
+from .convert import convert_resolved
+from .settings import PRESETS, find_preset, resolve_settings
+from .sources import resolve_source
+from .sweep_table import sweep_table
+from .text import error_text, format_size
+from .worker.pool import POOL
+from .worker.portable import make_portable
+
+MODES = tuple(preset.label for preset in PRESETS.values())
+_CALIBRATION_LIMIT = 1000
+
+
+def sweep(
+    source: Any,
+    modes: Sequence[str] = MODES,
+    *,
+    representative_dataset: Any = None,
+    samples: Any = None,
+    n: int = 32,
+    latency_runs: int = 5,
+    parallel: Optional[bool] = None,
+    signature_keys: Optional[Sequence[str]] = None,
+    tags: Optional[Sequence[str]] = None,
+    progress: Optional[bool] = None,
+):
+    """Convert ``source`` in each mode and measure size, CPU latency and error against the float model.
+
+    Parameters
+    ----------
+    source : object or str
+        Anything ``tj.convert`` takes.
+    modes : sequence of str
+        Quantization presets (``tj.convert``'s ``quantize`` names or aliases); ``float``
+        is ``none``.
+    representative_dataset : optional
+        Calibration data for the integer modes (any form ``tj.convert`` takes); default: the
+        comparison samples.
+    samples : optional
+        Inputs to measure the error on; default: the representative dataset, else inputs
+        generated from the signature.
+    n : int
+        At most this many samples for the error metrics.
+    latency_runs : int
+        Timed invokes per model (batch 1, after one warm-up); the median is reported.
+    parallel : bool, optional
+        Convert several modes at a time, one per worker process of the pool (each started
+        process stays ready for two minutes). Default: for models of about 4 MB and more,
+        on a machine with 2+ cores.
+    signature_keys, tags : sequence of str, optional
+        For SavedModel directories.
+    progress : bool, optional
+        Show a progress bar (default: once the sweep has run for a moment).
+
+    Returns
+    -------
+    SweepTable
+        A DataFrame, one row per mode: ``size_bytes``, ``size``, ``size_vs_float``,
+        ``latency_ms (median of k, batch 1, t threads)``, the error metrics (worst over the
+        outputs), ``ops``, ``float_ops``, ``flex_ops``, ``convert_s`` and ``error``. Displays
+        with a size-vs-error plot beside it; ``.figure`` is that plot, ``.results`` the
+        ConversionResults by mode, ``.notes`` what to know. Interrupting returns the rows
+        finished so far.
+    """
+    wanted = _check_modes(modes)
+    model_source = resolve_source(source, signature_keys=signature_keys, tags=tags)
+    notes: list = []
+    state = _State()
+    workers = min(POOL.size, len(wanted)) if _want_parallel(parallel, model_source, wanted) else 1
+    cancel = threading.Event()
+    with progress_bar(len(wanted) + 2, "sweep", progress, unit="step") as bar, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tfl_jupyter-sweep") as executor:
+        try:
+            POOL.warm_up(workers)  # the processes import TensorFlow while this one exports the model
+            data = _Data(model_source, samples, representative_dataset, n, notes)
+            if make_portable(model_source, []) is not None and model_source.kind != "saved_model":
+                notes.append("the model was exported to a SavedModel once, and every mode converted from it")
+            if workers > 1:
+                notes.append(f"converted {workers} modes at a time in worker processes")
+            order = wanted
+            if workers > 1:  # the longest conversions first, so that the processes finish together
+                order = sorted(wanted, key=lambda name: (not PRESETS[name].calibrates, not PRESETS[name].optimizations))
+            futures = {executor.submit(_convert_mode, model_source, name, data, signature_keys, tags, cancel): name
+                       for name in order}
+            reference = data.reference()  # while the pool converts
+            bar.update(1)
+            for future in as_completed(futures):
+                name = futures[future]
+                _measure_error(state, name, future.result(), data, reference)
+                bar.set_postfix_str(f"{PRESETS[name].label} done")
+                bar.update(1)
+            for name in wanted:
+                _measure_latency(state, name, data, latency_runs)
+            bar.update(1)
+        except KeyboardInterrupt:
+            cancel.set()
+            executor.shutdown(wait=False, cancel_futures=True)
+            missing = [PRESETS[m].label for m in wanted if m not in state.rows]
+            notes.append(f"interrupted: {', '.join(missing)} not finished")
+            warnings.warn(f"tj.sweep interrupted; returning the {len(state.rows)} finished row(s)", stacklevel=2)
+    labels = [PRESETS[name].label for name in wanted]
+    rows = {PRESETS[name].label: row for name, row in state.rows.items()}
+    results = {PRESETS[name].label: result for name, result in state.results.items()}
+    return sweep_table(labels, rows, notes, results)
+
+
+def _convert_mode(model_source, name: str, data: "_Data", signature_keys, tags, cancel: threading.Event) -> tuple:
+    """(ConversionResult or None, error text, seconds) of one mode, converted in the pool."""
+    started = time.perf_counter()
+    try:
+        settings = resolve_settings(name, representative_dataset=data.calibration if PRESETS[name].calibrates else None,
+                                    signature_keys=signature_keys, tags=tags)
+        return convert_resolved(model_source, settings, cancel=cancel), None, time.perf_counter() - started
+    except (ValueError, TypeError, RuntimeError) as exc:  # ConversionError is a RuntimeError
+        return None, error_text(exc), time.perf_counter() - started
+
+
+def _want_parallel(parallel: Optional[bool], model_source, modes: list) -> bool:
+    """Extra worker processes pay for their start-up (importing TensorFlow) on models of a few MB and up."""
+    if len(modes) < 2 or POOL.size < 2:
+        return False
+    if parallel is not None:
+        return parallel
+    if len(modes) < 3:
+        return False
+    if model_source.kind == "keras":
+        return model_source.obj.count_params() >= 1_000_000
+    if model_source.kind == "saved_model":
+        return _folder_bytes(model_source.path) >= 4 * 1024 * 1024
+    return False
+
+
+def _folder_bytes(path: str) -> int:
+    """Bytes of a SavedModel directory (its variables dominate): a proxy for conversion time."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(folder, name))
+            except OSError:
+                pass
+    return total
+
+
+class _State:
+    def __init__(self):
+        self.rows: Dict[str, dict] = {}  # preset name -> row
+        self.results: Dict[str, Any] = {}  # preset name -> ConversionResult
+        self.runners: Dict[str, tuple] = {}  # preset name -> (result, signature, inputs), to time at the end
+
+
+class _Data:
+    """The samples to measure on, the calibration data, and the reference outputs."""
+
+    def __init__(self, model_source, samples, representative_dataset, n, notes):
+        from .compare.samples import resolve_samples
+
+        self.source = model_source
+        specs = model_source.input_specs()
+        if not specs:
+            raise ValueError("tj.sweep needs a source whose inputs are known (a Keras model, one SavedModel signature or one function)")
+        ordered = getattr(model_source, "specs_ordered", model_source.kind != "saved_model")
+        self.samples = resolve_samples(specs, samples=samples, representative_dataset=representative_dataset, n=n, ordered=ordered)
+        notes.append(f"error measured on {self.samples.origin}")
+        if representative_dataset is not None:
+            calibration = resolve_samples(specs, samples=representative_dataset, n=_CALIBRATION_LIMIT, ordered=ordered)
+            arrays = calibration.arrays
+            overlap = " (the error is measured on calibration samples: pass samples=... held-out data for an unbiased number)"
+            notes.append(f"calibrated on the representative dataset ({calibration.n} samples)" + (overlap if samples is None else ""))
+        else:
+            arrays = self.samples.arrays
+            notes.append("calibrated on the same samples the error is measured on (pass representative_dataset=... to separate them)")
+        # A dict by input name where the source takes names; one list per sample in input order otherwise.
+        self.calibration = arrays if model_source.feeds_by_name else [
+            [a[i : i + 1] for a in arrays.values()] for i in range(len(next(iter(arrays.values()))))
+        ]
+        self._reference = None
+
+    def reference(self) -> dict:
+        """The reference outputs by name (run once)."""
+        from .compare.reference import Reference
+
+        if self._reference is None:
+            self._reference = Reference(self.source).run(self.samples, progress=False)
+        return self._reference
+
+
+def _check_modes(modes: Sequence[str]) -> list:
+    """Preset names for the modes asked for, in order, each once."""
+    if isinstance(modes, str):
+        modes = [m.strip() for m in modes.split(",") if m.strip()]
+    wanted = []
+    for mode in modes:
+        try:
+            name = find_preset(str(mode)).name
+        except ValueError:
+            raise ValueError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}") from None
+        if name not in wanted:
+            wanted.append(name)
+    if not wanted:
+        raise ValueError(f"no modes to sweep: choose from {', '.join(MODES)}")
+    return wanted
+
+
+def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, reference: dict) -> None:
+    """Size, op counts and error metrics of one converted mode (a row of the table)."""
+    from .compare.binding import bind_inputs, bind_outputs, choose_signature
+    from .compare.tflite_runner import TFLiteRunner
+    from .compare.tables import op_counts, summary_frame, worst
+
+    result, error, seconds = outcome
+    row: Dict[str, Any] = {"mode": PRESETS[name].label, "convert_s": seconds}
+    state.rows[name] = row
+    if result is None:
+        row["error"] = error or "not converted"
+        return
+    state.results[name] = result
+    row.update(size_bytes=result.size_bytes, size=format_size(result.size_bytes), **op_counts(result))
+    try:
+        signature = choose_signature(result.model)
+        inputs = bind_inputs(result.model, signature, data.samples.names)
+        outputs = bind_outputs(result.model, signature, list(reference))
+        # One thread: other conversions may be running; latency is timed later, with all threads.
+        runner = TFLiteRunner(result.tflite_model, result.model, signature, num_threads=1)
+        row.update(worst(summary_frame(reference, runner.run(data.samples, inputs, outputs, progress=False))))
+        state.runners[name] = (result, signature, inputs)
+    except (RuntimeError, ValueError) as exc:
+        row["error"] = error_text(exc)
+
+
+def _measure_latency(state: _State, name: str, data: _Data, runs: int) -> None:
+    from .compare.tflite_runner import TFLiteRunner
+
+    if name not in state.runners:
+        return
+    result, signature, inputs = state.runners.pop(name)
+    runner = TFLiteRunner(result.tflite_model, result.model, signature)
+    state.rows[name][_latency_column(runs, runner.num_threads)] = runner.latency_ms(data.samples, inputs, runs)
+
+
+def _latency_column(runs: int, threads: int) -> str:
+    return f"latency_ms (median of {runs}, batch 1, {threads} thread{'s' if threads != 1 else ''})"
