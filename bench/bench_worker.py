@@ -141,3 +141,7 @@ def kernel_growth(tj, conversions) -> float:
         sizes.append(resident_mb())
     print(f"kernel resident memory: {sizes[0]:.0f} MB after the first conversion, {sizes[-1]:.0f} MB after the last")
     return sizes[-1] - sizes[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

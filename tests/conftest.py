@@ -48,6 +48,17 @@ def two_input_model(keras):
 
 
 @pytest.fixture(scope="session")
+def two_outputs(keras):
+    """Outputs ``output_0`` (2 values) and ``output_1`` (5-class softmax), stored in the .tflite in the other order."""
+    keras.utils.set_random_seed(3)
+    zeta, alpha = keras.Input((4,), name="zeta"), keras.Input((3,), name="alpha")
+    merged = keras.layers.Concatenate()([zeta, alpha])
+    first = keras.layers.Dense(2, name="first")(merged)
+    second = keras.layers.Dense(5, activation="softmax", name="second")(merged)
+    return keras.Model([zeta, alpha], [first, second])
+
+
+@pytest.fixture(scope="session")
 def saved_model_dir(tf, tmp_path_factory):
     """A SavedModel with signatures ``serving_default`` (x*w) and ``shifted`` (x+w)."""
 

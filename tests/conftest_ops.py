@@ -247,3 +247,90 @@ def delegated_by_xnnpack(model_bytes: bytes) -> set:
             taken.add(producer[t])
             stack.extend(int(x) for x in details[producer[t]]["inputs"] if x >= 0)
     return taken
+
+
+@functools.lru_cache(maxsize=None)
+def partitioned_chain(cuts: int) -> bytes:
+    """A float chain of ``cuts + 1`` MUL-ADD-TANH runs split by ``cuts`` REVERSE_V2 ops,
+    which neither XNNPACK nor the GPU delegate takes: ``cuts + 1`` delegate partitions."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 4], tf.float32)])
+    def model(x):
+        for run in range(cuts + 1):
+            if run:
+                x = tf.reverse(x, axis=[1])
+            x = tf.tanh(x * 1.5 + 0.25)
+        return x
+
+    return _convert_function(model)
+
+
+def delegate_nodes(model_bytes: bytes) -> int:
+    """How many DELEGATE nodes (partitions) the LiteRT interpreter's XNNPACK made."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes)
+    interpreter.allocate_tensors()
+    return sum(node["op_name"] == "DELEGATE"
+               for node in interpreter._get_ops_details())  # noqa: SLF001 - per-node view
+
+
+@functools.lru_cache(maxsize=None)
+def branching_model() -> bytes:
+    """MUL feeding a REVERSE_V2 and a TANH that meet again in an ADD: the runtime puts
+    MUL and TANH in one partition whatever their order, ADD in a second."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 4], tf.float32)])
+    def model(x):
+        x = x * 1.5
+        return tf.reverse(x, axis=[1]) + tf.tanh(x)
+
+    return _convert_function(model)
+
+
+def _edgetpu_graphs(tf):
+    """name -> (input shape, function): small graphs that each meet one Edge TPU rule."""
+    return {
+        "cut": ([1, 8, 4], lambda x: tf.tanh(tf.reverse(x * 1.5, axis=[1]) + 0.25)),
+        "mean_spatial": ([1, 4, 4, 8], lambda x: tf.reduce_mean(x, axis=[1, 2])),
+        "mean_channels": ([1, 4, 4, 8], lambda x: tf.reduce_mean(x, axis=3)),
+        "softmax_large": ([1, 16001], tf.nn.softmax),
+        "rank5": ([1, 2, 2, 2, 3], lambda x: x + x),
+        "dynamic_batch": ([None, 8], lambda x: x * 1.5),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def edgetpu_case(name: str) -> bytes:
+    """One of ``_edgetpu_graphs``, quantized to int8 (float I/O)."""
+    tf = _tf()
+    shape, body = _edgetpu_graphs(tf)[name]
+    fn = tf.function(body, input_signature=[tf.TensorSpec(shape, tf.float32)])
+    sample = tuple(1 if d is None else d for d in shape)
+    return _convert_function(fn, optimizations=[tf.lite.Optimize.DEFAULT],
+                             representative_dataset=_representative([sample]))
+
+
+@functools.lru_cache(maxsize=None)
+def lstm_model() -> bytes:
+    """A Keras LSTM at batch 1: Keras 3 LSTMs convert to a WHILE loop, not a fused op."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 3), batch_size=1), keras.layers.LSTM(4),
+                              keras.layers.Dense(2)])
+    return _convert_keras(model)
+
+
+@functools.lru_cache(maxsize=None)
+def int8_io_cnn() -> bytes:
+    """The int8 CNN with int8 inputs and outputs (the int8-full preset)."""
+    tf = _tf()
+    spec = tf.lite.TargetSpec()
+    spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return _convert_keras(_cnn(), optimizations=[tf.lite.Optimize.DEFAULT],
+                          representative_dataset=_representative([INPUT_SHAPE]),
+                          target_spec=spec, inference_input_type=tf.int8,
+                          inference_output_type=tf.int8)

@@ -42,17 +42,6 @@ def int8_comparison(int8):
     return int8.compare(progress=False)
 
 
-@pytest.fixture(scope="module")
-def two_outputs(keras):
-    """Outputs ``output_0`` (2 values) and ``output_1`` (5-class softmax), stored in the .tflite in the other order."""
-    keras.utils.set_random_seed(3)
-    zeta, alpha = keras.Input((4,), name="zeta"), keras.Input((3,), name="alpha")
-    merged = keras.layers.Concatenate()([zeta, alpha])
-    first = keras.layers.Dense(2, name="first")(merged)
-    second = keras.layers.Dense(5, activation="softmax", name="second")(merged)
-    return keras.Model([zeta, alpha], [first, second])
-
-
 def hand_run(tflite_model: bytes, x: np.ndarray) -> np.ndarray:
     """Run a one-input, one-output model sample by sample with the LiteRT interpreter, (de)quantizing by hand."""
     from ai_edge_litert.interpreter import Interpreter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 
+import numpy as np
 import psutil
 import pytest
 
@@ -257,3 +258,22 @@ def test_compare_flag_shows_float_vs_quantized_metrics(shell, capsys):
     printed = capsys.readouterr().out
     assert error is None and value is not None
     assert "sqnr_db" in printed and "cosine_similarity" in printed
+
+
+def test_labels_flag_adds_task_accuracy_and_calibration_warnings_show(shell, capsys):
+    shell.user_ns["y"] = np.arange(32) % 3
+    capsys.readouterr()
+    value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib --compare calib --labels y")
+    printed = capsys.readouterr()
+    assert error is None and value is not None
+    assert "Task metrics" in printed.out and "top1_agreement" in printed.out
+    assert "only 32 calibration samples" in printed.out  # in the comparison's display
+    value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib")
+    assert "calibration: only 32 calibration samples: TensorFlow's quantization guide advises" in capsys.readouterr().err
+
+
+def test_labels_without_compare_is_a_one_line_usage_error(shell, capsys):
+    capsys.readouterr()
+    outcome = shell.run_cell("%tflite_convert model --labels y")
+    assert type(outcome.error_in_exec).__name__ == "UsageError"
+    assert "--labels goes with --compare" in str(outcome.error_in_exec)

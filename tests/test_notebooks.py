@@ -194,6 +194,15 @@ def test_quickstart_failed_conversion_shows_blocking_op_not_traceback(quickstart
     assert "return tf.strings.length(text)" in text, text
 
 
+def test_quickstart_gru_fails_with_the_batch_size_fix_then_converts(quickstart):
+    failed = cell_text(find_cell(quickstart, "%tflite_convert gru"))
+    assert "fix the batch size: `--batch_size 1`" in failed and "Traceback" not in failed, failed
+    converted = cell_text(find_cell(quickstart, "%tflite_convert gru --batch_size 1 -o r_gru"))
+    assert re.search(r"input\s+\S*seq\S*: float32\[1, 16, 6\]", converted), converted
+    summary = cell_text(find_cell(quickstart, 'r_gru.op_summary[["op", "count", "kind"]]'))
+    assert "WHILE" in summary and "flex" not in summary, summary
+
+
 @pytest.mark.parametrize(
     "first_line, expected",
     [
@@ -242,3 +251,43 @@ def test_a_failed_conversion_tagged_raises_exception_lets_the_notebook_go_on(not
     nb = execute_notebook(failing_conversion_notebook(tags=["raises-exception"]), notebook_copy, kernel_temp_dir)
     assert "UsageError: conversion failed" in cell_text(nb.cells[1])
     assert cell_text(nb.cells[2]).strip() == "marker set"
+
+
+ACCURACY = "04_accuracy_on_a_trained_model.ipynb"
+
+
+def test_accuracy_notebook_sweeps_by_accuracy_and_catches_the_wrong_scale(run_notebook):
+    nb = run_notebook(ACCURACY)
+    sweep = cell_text(find_cell(nb, 'table[["size", "accuracy", "top5_accuracy", "top1_agreement"]]'))
+    assert "int8-full" in sweep and "accuracy" in sweep, sweep
+    report = cell_text(find_cell(nb, "bad.calibration_report"))
+    assert "input 'image': calibration samples range over [0, 0.06275] but the comparison samples over [0, 1]" in report, report
+    assert re.search(r"input 'image': \d+\.\d% of the comparison values fall outside the calibrated range", report), report
+    clipping = cell_text(find_cell(nb, "bad.calibration_report.clipping.head()"))
+    assert "activation" in clipping, clipping  # .layers calibrated the model: activations are checked too
+    summary = cell_text(find_cell(nb, 'good = tj.convert(model, quantize="int8", representative_dataset=x_calib)'))
+    accuracy = {line.rsplit(" ", 1)[0].strip(): float(line.rsplit(" ", 1)[1].rstrip("%"))
+                for line in summary.splitlines() if line.endswith("%")}
+    float_, wrong, partial, right = accuracy.values()
+    assert wrong + 10 < float_, accuracy  # the wrong scale costs accuracy, and the checks say why
+    assert wrong < partial, accuracy  # the worst layer in float recovers part of it
+    assert right >= float_ - 1, accuracy  # the right calibration all of it
+    assert "calibration warnings left: none" in summary, summary
+
+
+DEPLOY = "05_deploy_targets.ipynb"
+
+
+def test_deploy_notebook_shows_every_target(run_notebook):
+    nb = run_notebook(DEPLOY)
+    assert re.search(r"MicroCheck: runs under TFLite Micro \S+, tensor arena [\d,]+ bytes",
+                     cell_text(find_cell(nb, "check = r.micro_check()")))
+    code = cell_text(find_cell(nb, "code = r.micro_code()"))
+    assert "MicroMutableOpResolver<" in code and "AddConv2D()" in code and "kTensorArenaSize" in code
+    assert "extern const unsigned char g_model[];" in cell_text(find_cell(nb, "with tempfile.TemporaryDirectory() as folder:"))
+    assert "static inline int8_t quantize_input_" in cell_text(find_cell(nb, 'print(r.io_code("c"))'))
+    tpu = cell_text(find_cell(nb, 'tpu = tj.inspect(r, targets=["micro", "edgetpu"])'))
+    assert "edgetpu" in tpu
+    assert "GPU: 3 partitions, split by REVERSE_V2" in cell_text(find_cell(nb, 'cut.op_summary.attrs["caption"]'))
+    assert "TensorFlowLiteSelectTfOps" in cell_text(find_cell(nb, "@tf.function(input_signature=[tf.TensorSpec([4], tf.string)])"))
+    assert "unroll=True" in cell_text(find_cell(nb, "import keras"))

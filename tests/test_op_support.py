@@ -16,6 +16,8 @@ from tfl_jupyter.core.tflite_reader import read_model
 
 import conftest_ops as models
 
+DEFAULT_SUMMARY_COLUMNS = [c for c in SUMMARY_COLUMNS if not c.startswith("edgetpu")]
+
 
 def table(name: str) -> pd.DataFrame:
     return ops_table(read_model(getattr(models, name)()))
@@ -41,8 +43,8 @@ def test_xnnpack_verdicts_match_the_runtime(name):
 
 def test_columns_and_dtypes():
     df = table("int8_cnn")
-    assert list(df.columns) == OPS_COLUMNS
-    for col in ("quantized", "xnnpack", "gpu"):
+    assert list(df.columns) == [c for c in OPS_COLUMNS if c != "edgetpu"]  # opt-in target
+    for col in ("quantized", "xnnpack", "gpu", "micro"):
         assert df[col].dtype == bool
     assert list(df["index"]) == list(range(len(df)))
     conv = rows(df, "CONV_2D").iloc[0]
@@ -57,6 +59,10 @@ def test_kinds_builtin_flex_custom():
     op = rows(flex, "FlexStringLength").iloc[0]
     assert op["kind"] == "flex" and op["tf_op"] == "StringLength"
     assert "Select TF ops" in op["notes"]
+    for where in ("tensorflow-lite-select-tf-ops AAR", "TensorFlowLiteSelectTfOps pod",
+                  "microcontrollers", "GPU delegate", "Edge TPU", "installed here"):
+        assert where in op["notes"], where
+    assert not op["micro"] and "Micro:" not in op["notes"]  # said once, in the Flex note
     assert not op["gpu"] and not op["xnnpack"]
     custom = table("custom_model")
     op = rows(custom, "StringLength").iloc[0]
@@ -149,7 +155,7 @@ def test_summary_puts_blockers_first():
     ops = pd.concat([table("flex_model"), table("custom_model"), table("int8_cnn")],
                     ignore_index=True)
     summary = op_summary(ops)
-    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary.columns) == DEFAULT_SUMMARY_COLUMNS
     assert list(summary["blocker"][:2]) == ["needs custom kernel", "needs Flex runtime"]
     assert summary["count"].sum() == len(ops)
     ranks = summary["blocker"].map({"needs custom kernel": 5, "needs Flex runtime": 4,
@@ -165,7 +171,7 @@ def test_summary_puts_blockers_first():
 
 def test_empty_table_keeps_columns():
     empty = ops_table(read_model(models.float_cnn())).iloc[0:0]
-    assert list(op_summary(empty).columns) == SUMMARY_COLUMNS
+    assert list(op_summary(empty).columns) == DEFAULT_SUMMARY_COLUMNS
     assert isinstance(style_ops(empty), Styler)
 
 
@@ -180,34 +186,56 @@ def test_style_highlights_blockers_and_folds_lists():
     assert "needs Flex runtime" in summary_html
 
 
-def _judged_one_by_one(model) -> list:
+def _judged_one_by_one(model, targets=None) -> list:
     """Every operator's row, built from its own records with no grouping at all."""
-    from tfl_jupyter.core.op_support.context import GraphView, OpContext
-    from tfl_jupyter.core.op_support.table import _verdict
+    import numpy as np
 
+    from tfl_jupyter.core.op_support.context import GraphView, OpContext
+    from tfl_jupyter.core.op_support.table import (
+        _VERDICT_COLUMNS, _edgetpu_mapped_part, _verdict, check_targets)
+
+    targets = check_targets(targets)
     rows = []
     for graph in model.subgraphs:
         view = GraphView(model, graph)
-        for op in graph.operators:
-            ctx = OpContext(op, view)
+        contexts = [OpContext(op, view) for op in graph.operators]
+        verdicts = [list(_verdict(ctx, targets)) for ctx in contexts]
+        if "edgetpu" in targets:  # the one whole-graph step, applied to both sides alike
+            columns = {name: np.array([v[j] for v in verdicts] + [None], object)[:-1]
+                       for j, name in enumerate(_VERDICT_COLUMNS)}
+            columns["edgetpu"] = columns["edgetpu"].astype(bool)
+            columns["op"] = np.array([ctx.name for ctx in contexts] + [None], object)[:-1]
+            for key, side in (("input_types", "inputs"), ("output_types", "outputs")):
+                columns[key] = np.array([tuple(t.dtype if t else "-" for t in getattr(ctx, side))
+                                         for ctx in contexts] + [None], object)[:-1]
+            _edgetpu_mapped_part(columns, graph.index)
+            for verdict, mapped, notes in zip(verdicts, columns["edgetpu"], columns["notes"]):
+                verdict[_VERDICT_COLUMNS.index("edgetpu")] = bool(mapped)
+                verdict[_VERDICT_COLUMNS.index("notes")] = notes
+        for op, ctx, verdict in zip(graph.operators, contexts, verdicts):
             tensors = ctx.inputs + ctx.outputs
             rows.append((op.op, op.version, tuple(t.dtype if t else "-" for t in tensors),
-                         tuple(t.shape if t else None for t in tensors)) + _verdict(ctx))
+                         tuple(t.shape if t else None for t in tensors)) + tuple(verdict))
     return rows
 
 
 def _grouped(df: pd.DataFrame) -> list:
     return [(r.op, r.version, r.input_types + r.output_types, r.input_shapes + r.output_shapes,
-             r.kind, r.quantized, r.quant_scheme, r.weights_quant, r.xnnpack, r.gpu, r.notes,
-             r.activation) for r in df.itertuples()]
+             r.kind, r.quantized, r.quant_scheme, r.weights_quant, r.xnnpack, r.gpu,
+             getattr(r, "micro", None), getattr(r, "edgetpu", None), r.notes, r.activation)
+            for r in df.itertuples()]
 
 
+ALL_TARGETS = ("micro", "edgetpu")
+
+
+@pytest.mark.parametrize("targets", [None, ALL_TARGETS])
 @pytest.mark.parametrize("name", sorted(models.all_models()))
-def test_grouped_table_equals_judging_each_operator(name):
+def test_grouped_table_equals_judging_each_operator(name, targets):
     """The table judges one operator per group of look-alikes; that must change nothing,
     including the tensor numbers in the notes of every member of a group."""
     model = read_model(models.all_models()[name])
-    assert _grouped(ops_table(model)) == _judged_one_by_one(model)
+    assert _grouped(ops_table(model, targets)) == _judged_one_by_one(model, targets)
 
 
 def test_grouped_table_equals_judging_each_operator_on_mutants():
@@ -224,6 +252,7 @@ def test_grouped_table_equals_judging_each_operator_on_mutants():
             model = read_model(bytes(mutant))
         except ValueError:
             continue
-        assert _grouped(ops_table(model)) == _judged_one_by_one(model)
+        for targets in (None, ALL_TARGETS):
+            assert _grouped(ops_table(model, targets)) == _judged_one_by_one(model, targets)
         checked += 1
     assert checked > 50

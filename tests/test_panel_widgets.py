@@ -430,3 +430,42 @@ def test_tutorial_notebook_drives_the_panel_in_a_real_kernel(tmp_path):
     assert "tuned.tflite:" in text("import pathlib")
     assert "calibration data is empty" in text('panel.set(quantize="int8", representative_dataset="calib[:0]")')
     assert "5 conversions kept" in text("panel.close()")
+
+
+def test_labels_field_measures_accuracy_and_the_history_shows_it(make_panel, shell, calib):
+    shell.user_ns["pm_labels"] = np.arange(len(calib)) % 3
+    panel = make_panel(quantize="int8", representative_dataset="pm_calib", measure=True, measure_samples=len(calib),
+                       compare_samples="pm_calib", labels="pm_labels")
+    panel.actions.convert.click()
+    entry = finish(panel)
+    assert entry.status == "ok", entry.message
+    expected = entry.comparison.task_metrics.loc["converted", "accuracy"]
+    assert expected == np.mean(entry.comparison.outputs["output_0"].argmax(axis=1) == shell.user_ns["pm_labels"])
+    assert entry.metrics["accuracy"] == expected and f"accuracy {expected:.1%}" in entry.metric_text
+    assert "tfl-task" in panel.tabs.compare.html.value and "only 32 calibration samples" in plain(panel.tabs.compare.html)
+    panel.form.labels.value = "pm_no_such_labels"
+    wait_until(lambda: "Cannot convert" in panel.actions.check.value, 5, "the debounced check")
+    assert "labels 'pm_no_such_labels' is not defined in the notebook" in plain(panel.actions.check)
+    assert "tfl-conflict" in panel.form.rows["measure"]._dom_classes
+    shell.user_ns.pop("pm_labels", None)
+
+
+def test_a_dynamic_batch_failure_offers_to_fix_the_batch_size(make_panel, shell, keras):
+    inputs = keras.Input((6, 3), name="seq")
+    shell.user_ns["pm_gru"] = keras.Model(inputs, keras.layers.GRU(4, return_sequences=True)(inputs))
+    try:
+        panel = make_panel("pm_gru")
+        assert "input_shapes" in panel.form.rows and panel.form.batch_size.value == ""
+        panel.convert()
+        assert finish(panel).status == "failed"
+        buttons = panel.tabs.summary.failure.buttons.children
+        assert buttons[0].description == "Fix the batch size and convert again"  # before the Flex fix
+        buttons[0].click()
+        fixed = finish(panel)
+        assert panel.form.batch_size.value == "1"
+        assert fixed.status == "ok" and fixed.settings["batch_size"] == 1
+        assert list(panel.result.inputs[0].shape_signature) == [1, 6, 3]
+        panel.form.input_shapes.value = "seq=1,x,3"
+        assert "integers" in panel.check().error
+    finally:
+        shell.user_ns.pop("pm_gru", None)

@@ -106,3 +106,23 @@ def test_one_preset_registry_feeds_the_magic_the_panel_and_the_sweep(ipython):
         assert settings.uses_representative_dataset == preset.calibrates
     help_text = " ".join(ipython.find_line_magic("tflite_convert").__doc__.split())  # what %tflite_convert? prints
     assert all(f"{name} (" in help_text for name in QUANTIZE_PRESETS)
+
+
+def test_input_shapes_forms_and_batch_size():
+    from tfl_jupyter.core.settings import parse_input_shapes, shapes_text
+
+    assert parse_input_shapes("1,16,6") == ((0, (1, 16, 6)),)
+    assert parse_input_shapes("1,16,6:1,8") == ((0, (1, 16, 6)), (1, (1, 8)))
+    assert parse_input_shapes("seq=1,None,6;mask=1,8") == (("seq", (1, None, 6)), ("mask", (1, 8)))
+    assert parse_input_shapes([1, 16, 6]) == ((0, (1, 16, 6)),)
+    assert parse_input_shapes([[1, 16, 6], [1, 8]]) == ((0, (1, 16, 6)), (1, (1, 8)))
+    assert parse_input_shapes({"seq": (1, 16, 6)}) == (("seq", (1, 16, 6)),)
+    assert shapes_text({"seq": [1, None, 6], "mask": [1, 8]}) == "seq=1,None,6:mask=1,8"
+    settings = resolve_settings(batch_size=1, input_shapes={"seq": [1, 16, 6]})
+    assert settings.fixes_shapes and settings.as_dict()["input_shapes"] == [["seq", [1, 16, 6]]]
+    assert settings.as_dict() != resolve_settings(batch_size=2).as_dict()  # so the cache keys differ
+    with pytest.raises(ValueError, match="leave it unset to keep the batch dynamic"):
+        resolve_settings(batch_size=-1)
+    with pytest.raises(TypeError, match="positive integer"):
+        resolve_settings(batch_size=1.5)
+

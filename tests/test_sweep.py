@@ -138,3 +138,22 @@ def test_an_interrupt_returns_the_rows_finished_so_far(tiny_model, calib, monkey
         table = tj.sweep(tiny_model, ["float", "dynamic", "int8"], representative_dataset=calib, parallel=False, progress=False)
     assert list(table.index) == ["float", "dynamic"]
     assert "interrupted: int8 not finished" in table.notes
+
+
+def test_labels_add_task_columns_equal_to_each_models_own_compare(tiny_model, calib):
+    labels = np.arange(len(calib)) % 3
+    table = tj.sweep(tiny_model, ["float", "int8"], representative_dataset=calib, labels=labels, parallel=False, progress=False)
+    columns = list(table.columns)
+    assert columns.index("accuracy") < columns.index("max_abs_error")
+    for mode, result in table.results.items():
+        own = result.compare(calib, labels=labels, progress=False).task_metrics
+        assert table.loc[mode, "accuracy"] == own.loc["converted", "accuracy"], mode
+    reference = own.loc["reference", "accuracy"]
+    assert any(note == f"TensorFlow reference: accuracy {reference:.2%}" for note in table.notes), table.notes
+    assert table.figure.axes[0].get_title().startswith("size vs accuracy")
+    assert "%" in table._repr_html_()
+
+
+def test_labels_of_the_wrong_length_stop_the_sweep_before_converting(tiny_model, calib):
+    with pytest.raises(ValueError, match="^labels has 5 entries but 32 samples were given: give exactly one label per sample$"):
+        tj.sweep(tiny_model, ["float"], representative_dataset=calib, labels=np.zeros(5, int), progress=False)

@@ -128,6 +128,7 @@ _OPTION_CLASSES = {
     "CUMSUM": "CumsumOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
     "LEAKY_RELU": "LeakyReluOptions", "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions",
     "ONE_HOT": "OneHotOptions", "LSTM": "LSTMOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+    "PACK": "PackOptions", "WHILE": "WhileOptions",
 }
 
 

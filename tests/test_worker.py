@@ -222,3 +222,9 @@ def test_without_worker_processes_conversions_run_here_with_one_warning(fresh_mo
     with pytest.raises(ValueError, match="timeout needs the worker"):
         tj.convert(fresh_model, timeout=5)
     assert POOL.call(os.getpid) == os.getpid()
+
+
+def test_a_sequential_model_converts_through_the_worker(keras):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    result = tj.convert(model)
+    assert [tuple(t.shape_signature) for t in result.inputs] == [(-1, 4)]

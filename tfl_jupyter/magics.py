@@ -40,6 +40,8 @@ class TFLiteMagics(Magics):
     @argument("--keras_model_file", metavar="FILE", help="Convert this .keras or .h5 file.")
     @argument("--signature_keys", metavar="KEYS", help="SavedModel signature keys, comma-separated.")
     @argument("--tags", metavar="TAGS", help="SavedModel tag set, comma-separated (default: serve).")
+    @argument("--input_shapes", metavar="SHAPES", help="Fixed input shapes: 1,16,6 (one input), 1,16,6:1,8 (in input order) or seq=1,16,6:mask=1,8. The model is traced again at them; recurrent layers need it.")
+    @argument("--batch_size", metavar="N", type=int, help="Fix the batch dimension of every input (e.g. 1).")
     @argument("--output_file", metavar="FILE", help="Write the .tflite here, atomically (a failure leaves no file and keeps an old one).")
     @argument("--quantize", metavar="PRESET", help=f"Quantization preset: {preset_help()}. Aliases such as fp16 work too.")
     @argument("--representative_dataset", metavar="VAR", help="Calibration samples: a notebook variable or expression (generator function, tf.data.Dataset, array, list, dict by input name).")
@@ -55,7 +57,9 @@ class TFLiteMagics(Magics):
     @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
     @argument("--panel", action="store_true", help="Open the tuning panel on this model with these settings instead of converting.")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
+    @argument("--targets", metavar="LIST", help="Device targets the op tables judge besides XNNPACK and GPU, comma-separated: micro, edgetpu (default micro). Implies --ops.")
     @argument("--compare", metavar="VAR", nargs="?", const="", default=None, help="Also compare the converted model's outputs with the source model's: on samples VAR, else the representative dataset, else generated inputs.")
+    @argument("--labels", metavar="VAR", help="With --compare: one label per sample (class ids, one-hot or targets; a dict by output name) to measure task accuracy for every model.")
     @argument("--netron", action="store_true", help="Also show the model's graph inline (Netron, served by your Jupyter server).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
@@ -80,11 +84,13 @@ class TFLiteMagics(Magics):
             %tflite_convert model --quantize dynamic --output_file model.tflite
             %tflite_convert model --quantize int8 --representative_dataset x_calib -o r8
             %tflite_convert model --quantize int8 --representative_dataset x_calib --compare x_test
+            %tflite_convert model --quantize int8 --representative_dataset x_calib --compare x_test --labels y_test
             %tflite_convert model --quantize int8-full --representative_dataset gen --ops --netron
             %tflite_convert --saved_model_dir export/ --signature_keys serving_default
             %tflite_convert --keras_model_file model.keras --quantize float16
             %tflite_convert text_fn --supported_ops TFLITE_BUILTINS,SELECT_TF_OPS
             %tflite_convert model --attr experimental_enable_resource_variables=True
+            %tflite_convert gru_model --batch_size 1
             %tflite_convert big_model --quantize dynamic --timeout 600
             %tflite_convert model --quantize int8 --representative_dataset x_calib --panel
 
@@ -97,6 +103,9 @@ class TFLiteMagics(Magics):
         ``_tflite_error``. A failure the cell expects can carry the ``raises-exception`` tag.
         """
         args = parse_argstring(self.tflite_convert, line)
+        targets = _targets(args.targets)
+        if args.labels and args.compare is None:
+            raise UsageError("--labels goes with --compare: add --compare [SAMPLES] to measure accuracy on those samples")
         source, source_name = self._source(args)
         options = self._options(args)
         if args.panel:
@@ -125,10 +134,12 @@ class TFLiteMagics(Magics):
             self.shell.user_ns[args.output] = result
         if args.quiet:
             return None
-        if args.ops:
+        if args.ops or targets:
+            from .core.inspection import inspect
             from .core.op_support import style_ops
 
-            for table in (result.op_summary, result.ops):
+            report = inspect(result, targets=targets) if targets else result
+            for table in (report.op_summary, report.ops):
                 display({"text/html": style_ops(table).to_html(), "text/plain": table.to_string()}, raw=True)
         if args.show_log:
             print(result.log, file=sys.stderr)
@@ -137,7 +148,10 @@ class TFLiteMagics(Magics):
 
             show_netron(result)
         if args.compare is not None:
-            self._show_comparison(result, args.compare)
+            self._show_comparison(result, args.compare, args.labels)  # its display has the calibration warnings
+        else:
+            for warning in result.calibration_report.warnings:
+                print(f"calibration: {warning}", file=sys.stderr)
         return result
 
     def _fail(self, error):
@@ -163,10 +177,11 @@ class TFLiteMagics(Magics):
             raise ConversionInterrupted(message) from None
         raise UsageError(message) from None
 
-    def _show_comparison(self, result, samples_name):
+    def _show_comparison(self, result, samples_name, labels_name=None):
         samples = self._variable(samples_name, "--compare") if samples_name else None
+        labels = self._variable(labels_name, "--labels") if labels_name else None
         try:
-            display(result.compare(samples=samples))
+            display(result.compare(samples=samples, labels=labels))
         except (ValueError, TypeError, RuntimeError) as error:  # samples that do not fit; Flex ops
             print(f"compare: {error}", file=sys.stderr)
 
@@ -206,6 +221,8 @@ class TFLiteMagics(Magics):
             experimental_new_converter=_boolean(args.experimental_new_converter),
             signature_keys=_comma_list(args.signature_keys),
             tags=_comma_list(args.tags),
+            input_shapes=args.input_shapes,
+            batch_size=args.batch_size,
             output_file=args.output_file,
             in_process=args.in_process,
             timeout=args.timeout,
@@ -318,3 +335,15 @@ def _literal(text):
         return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError):
         return text.strip()
+
+
+def _targets(text):
+    """``--targets`` checked before converting: the tuple, or None when not given."""
+    if text is None:
+        return None
+    from .core.op_support.table import check_targets
+
+    try:
+        return check_targets(text)
+    except ValueError as error:
+        raise UsageError(f"--targets: {error}") from None

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from .datasets import is_tf_dataset
 from .settings import ConversionSettings
+from .shapes import resolve_shapes, signature_specs
 from .sources import ModelSource
 
 
@@ -36,7 +37,10 @@ def converter_code(
         Code that was run on the configured ``converter`` (the magic's cell body).
     """
     lines = ["import tensorflow as tf", ""]
-    lines += _source_lines(source, entry_point, source_name or "model")
+    if settings.fixes_shapes:
+        lines += _fixed_shape_lines(source, resolve_shapes(source, settings), source_name or "model")
+    else:
+        lines += _source_lines(source, entry_point, source_name or "model")
     if settings.uses_representative_dataset:
         lines += [""] + _dataset_lines(settings.representative_dataset, dataset_name) + [""]
     lines += _setting_lines(settings)
@@ -71,6 +75,50 @@ def _source_lines(source: ModelSource, entry_point: str, name: str) -> list:
     count = len(source.obj)
     functions = f"[{name}.get_concrete_function()]" if count == 1 else f"[f.get_concrete_function() for f in {name}]"
     return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions({functions}, {name if count == 1 else 'None'})"]
+
+
+def _fixed_shape_lines(source: ModelSource, shapes: dict, name: str) -> list:
+    """Trace the source again at fixed input shapes, then convert that."""
+    dtypes = {key: {spec.name: spec.dtype for spec in inputs} for key, inputs in signature_specs(source).items()}
+
+    def specs(key) -> list:
+        return [f"tf.TensorSpec({list(dims)}, tf.{dtypes[key][n]}, name={n!r})" for n, dims in shapes[key]]
+
+    if source.kind == "keras":
+        structure, texts = source.obj.input, specs("serving_default")
+        if isinstance(structure, dict):
+            signature = "{" + ", ".join(f"{n!r}: {t}" for (n, _), t in zip(shapes["serving_default"], texts)) + "}"
+        elif isinstance(structure, (list, tuple)):
+            signature = f"[{', '.join(texts)}]"
+        else:
+            signature = texts[0]
+        lines = [f"{name} = tf.keras.models.load_model({source.path!r}, compile=False)"] if source.path else []
+        return lines + [
+            "# fixed input shapes: the converter needs them to lower recurrent layers to builtin ops",
+            f"{name}.export('exported_model', input_signature=[{signature}])",
+            "converter = tf.lite.TFLiteConverter.from_saved_model('exported_model')",
+        ]
+    if source.kind == "saved_model":
+        return [
+            f"loaded = tf.saved_model.load({source.path!r}" + (f", tags={list(source.tags)!r})" if source.tags else ")"),
+            "signatures = {}",
+            "for key, specs in {" + ", ".join(f"{key!r}: [{', '.join(specs(key))}]" for key in shapes) + "}.items():",
+            "    # the signature again, at fixed input shapes",
+            "    call = lambda *xs, f=loaded.signatures[key], names=[s.name for s in specs]: f(**dict(zip(names, xs)))",
+            "    signatures[key] = tf.function(call, input_signature=specs).get_concrete_function()",
+            "tf.saved_model.save(loaded, 'fixed_shapes_model', signatures=signatures)",
+            f"converter = tf.lite.TFLiteConverter.from_saved_model('fixed_shapes_model', signature_keys={list(shapes)!r})",
+        ]
+    if hasattr(source.trackable, "python_function"):
+        function = f"{name}.python_function"  # a tf.function: traced again from its Python code
+    elif hasattr(source.trackable, "structured_input_signature"):
+        function = name  # a ConcreteFunction: called from a function at the fixed shapes
+    else:
+        function = f"{name}.__call__.python_function"  # a tf.Module
+    return [
+        f"fixed = tf.function({function}, input_signature=[{', '.join(specs('serving_default'))}])  # fixed input shapes",
+        f"converter = tf.lite.TFLiteConverter.from_concrete_functions([fixed.get_concrete_function()], {name})",
+    ]
 
 
 def _dataset_lines(dataset: Any, name: Optional[str]) -> list:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
+from .calibration_checks import check_dataset
 from .engine import ConverterOutput, run_conversion
+from .errors import ConversionError
 from .files import check_writable, write_atomically
 from .result import ConversionResult
 from .settings import ConversionSettings, resolve_settings
+from .shapes import dynamic_shape_notes, resolve_shapes, with_shape_fix
 from .sources import ModelSource, resolve_source
+from .tflite_reader import read_model
 from .worker.conversions import convert_in_worker
 from .worker.pool import POOL
-from .worker.process import Deadline
+from .worker.process import NO_DEADLINE, Deadline
 
 
 def convert(
@@ -33,6 +37,8 @@ def convert(
     experimental_new_converter: bool = True,
     signature_keys: Optional[Sequence[str]] = None,
     tags: Optional[Sequence[str]] = None,
+    input_shapes: Any = None,
+    batch_size: Optional[int] = None,
     output_file: Optional[str] = None,
     optimizations: Optional[Sequence] = None,
     customize: Optional[Callable[[Any], None]] = None,
@@ -68,6 +74,13 @@ def convert(
         As on ``tf.lite.TFLiteConverter``.
     signature_keys, tags : sequence of str
         For SavedModel directories.
+    input_shapes : dict or list, optional
+        Fixed input shapes, ``{name: [1, 16, 6]}`` or a list in input order (None keeps a
+        dimension dynamic): the model is traced again at them before it is converted, which
+        recurrent layers need to convert to builtin ops. ``.code`` shows how.
+    batch_size : int, optional
+        Fix the first dimension of every input (``batch_size=1``); the shorthand for
+        ``input_shapes`` when only the batch is dynamic.
     output_file : str, optional
         Write the model here, atomically: a failed conversion leaves no file and does
         not touch an existing one.
@@ -116,6 +129,8 @@ def convert(
         experimental_new_converter=experimental_new_converter,
         signature_keys=signature_keys,
         tags=tags,
+        input_shapes=input_shapes,
+        batch_size=batch_size,
         converter_attrs=converter_attrs,
     )
     if output_file is not None:
@@ -131,6 +146,8 @@ def convert(
     if worker_wanted and POOL.available:
         POOL.warm_up()  # it imports TensorFlow while this process resolves the source
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
+    if settings.fixes_shapes:
+        resolve_shapes(model_source, settings)  # a shape that does not fit fails now, in one line
     return convert_resolved(
         model_source,
         settings,
@@ -157,7 +174,7 @@ def convert_resolved(
     dataset_name: Optional[str] = None,
     capture_log: bool = True,
     in_process: bool = False,
-    deadline: Deadline = Deadline(None),
+    deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
     cancel=None,
 ) -> ConversionResult:
@@ -188,13 +205,23 @@ def convert_resolved(
         entry_point=output.entry_point,
         duration_s=output.duration_s,
         log=output.log,
-        notes=output.notes,
+        notes=output.notes + dynamic_shape_notes(read_model(output.tflite_model)),
         output_file=written,
         calibration_samples=output.calibration_samples,
         source_name=source_name,
         dataset_name=dataset_name,
         customize_source=customize_source,
+        dataset_check=_check_dataset(source, settings, output.calibration_samples),
     )
+
+
+def _check_dataset(source: ModelSource, settings: ConversionSettings, samples_seen: int):
+    """The representative dataset's check (after the conversion, which has validated its form)."""
+    if not settings.uses_representative_dataset:
+        return None
+    specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
+    return check_dataset(settings.representative_dataset, specs, ordered=getattr(source, "specs_ordered", True),
+                         samples_seen=samples_seen)
 
 
 def run_resolved(
@@ -205,7 +232,7 @@ def run_resolved(
     customize: Optional[Callable[[Any], None]] = None,
     capture_log: bool = True,
     in_process: bool = False,
-    deadline: Deadline = Deadline(None),
+    deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
     cancel=None,
 ) -> ConverterOutput:
@@ -220,12 +247,15 @@ def run_resolved(
         _warn_no_worker()
         in_process = True
     output = None
-    if not in_process:
-        output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
-                                   on_sample=on_sample, cancel=cancel)
-    if output is None:
-        output = run_conversion(source, settings, customize=customize, capture=capture_log,
-                                calibrate_only=calibrate_only, on_sample=on_sample)
+    try:
+        if not in_process:
+            output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
+                                       on_sample=on_sample, cancel=cancel)
+        if output is None:
+            output = run_conversion(source, settings, customize=customize, capture=capture_log,
+                                    calibrate_only=calibrate_only, on_sample=on_sample)
+    except ConversionError as error:
+        raise with_shape_fix(error, source, settings) from None
     return output
 
 

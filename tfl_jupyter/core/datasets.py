@@ -88,11 +88,15 @@ class CalibrationData:
 
     def __call__(self) -> Iterator:
         source, self._pending = (self._pending or self._make_iterator()), None
-        for index, sample in enumerate(source):
-            self.samples_seen = index + 1
-            if self.on_sample is not None:
-                self.on_sample(self.samples_seen)
-            yield self._normalize(sample, index)
+        samples = (self._counted(sample, index) for index, sample in enumerate(source))
+        batch = _fixed_batch(self.specs)
+        yield from (_batched(samples, batch) if batch > 1 else samples)
+
+    def _counted(self, sample: Any, index: int):
+        self.samples_seen = index + 1
+        if self.on_sample is not None:
+            self.on_sample(self.samples_seen)
+        return self._normalize(sample, index)
 
     def _normalize(self, sample: Any, index: int):
         if isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], str) and isinstance(sample[1], dict):
@@ -144,6 +148,35 @@ class CalibrationData:
                 f"{sorted(expected)}" + (f" (unknown: {unknown})" if unknown else "") + (f" (missing: {missing})" if missing else "")
             )
         return {s.name: _fit(arrays[s.name], s, index) for s in self.specs}
+
+
+def _fixed_batch(specs) -> int:
+    """The batch every input of a model traced at fixed shapes takes (1 where it is dynamic)."""
+    batches = {spec.shape[0] if spec.shape else None for spec in specs or ()}
+    return batches.pop() if len(batches) == 1 and None not in batches else 1
+
+
+def _batched(samples: Iterator, size: int) -> Iterator:
+    """Samples of batch 1 joined into batches of ``size`` (a model traced at a fixed batch
+    cannot be resized to one sample); samples of any other batch pass as they are."""
+    pending: list = []
+    for sample in samples:
+        arrays = sample.values() if isinstance(sample, dict) else sample
+        if isinstance(sample, tuple) or any(len(a.shape) == 0 or a.shape[0] != 1 for a in arrays):
+            yield sample
+            continue
+        pending.append(sample)
+        if len(pending) == size:
+            yield _joined(pending)
+            pending = []
+    if pending:  # the last, partial batch: filled up with its own last sample (no new ranges)
+        yield _joined(pending + pending[-1:] * (size - len(pending)))
+
+
+def _joined(samples: list):
+    if isinstance(samples[0], dict):
+        return {name: np.concatenate([s[name] for s in samples]) for name in samples[0]}
+    return [np.concatenate(parts) for parts in zip(*samples)]
 
 
 def _iterator_factory(dataset: Any, specs) -> Callable[[], Iterator]:

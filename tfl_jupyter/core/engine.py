@@ -16,13 +16,14 @@ import functools
 import io
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence
 
 from .capture import capture_output, run_captured
 from .datasets import CalibrationData, DatasetError
 from .errors import ConversionError, translate_converter_error
 from .settings import ConversionSettings
+from .shapes import with_fixed_shapes
 from .sources import ModelSource
 from .tensorflow_import import import_tensorflow
 from .text import first_line
@@ -79,10 +80,17 @@ def run_conversion(
     ValueError, TypeError
         Bad settings or a representative dataset that does not fit the model.
     """
+    started = time.perf_counter()
+    if settings.fixes_shapes and not source.shapes_fixed:
+        export_log: list = []
+        with tempfile.TemporaryDirectory(prefix="tfl_jupyter_shapes_") as folder:
+            fixed = run_captured(export_log, with_fixed_shapes, source, settings, folder, enabled=capture)
+            output = run_conversion(fixed, settings, customize=customize, capture=capture,
+                                    calibrate_only=calibrate_only, on_sample=on_sample)
+        return replace(output, log="".join(export_log) + output.log, duration_s=time.perf_counter() - started)
     tf = import_tensorflow()
     from tensorflow.lite.python.convert_phase import ConverterError
 
-    started = time.perf_counter()
     calibration = _calibration_data(source, settings, on_sample)
     if calibrate_only:
         if calibration is None:

@@ -60,6 +60,40 @@ _FIXES = {
 }
 
 
+# Converter messages that mean "this needs a static shape" (Keras 3 recurrent layers with a
+# dynamic batch keep their state in TensorLists whose element shape includes the batch).
+_STATIC_SHAPE_MESSAGES = ("element_shape to be static", "lowering tensor list ops is failed", "requires static shape")
+STATIC_SHAPES_REASON = "needs static shapes: a dimension of the input is dynamic (usually the batch)"
+_FLEX_COST = (
+    "else Select TF ops (`--supported_ops TFLITE_BUILTINS,SELECT_TF_OPS`), at a cost: the Flex runtime adds "
+    "several MB, and no microcontroller, GPU delegate or Edge TPU runs it"
+)
+
+
+def static_shapes_fix(specs: Optional[Sequence] = None) -> str:
+    """The fix for a model that needs static shapes: fix the dynamic dimensions, Flex second.
+
+    Parameters
+    ----------
+    specs : sequence of InputSpec, optional
+        The model's inputs (``name``, ``shape`` with None for dynamic dimensions), to name
+        the input and dimension; without them the fix speaks of the batch in general.
+    """
+    if specs is None:
+        return f"fix the batch size: `--batch_size 1` (batch_size=1); {_FLEX_COST}"
+    batch = [s.name for s in specs if s.shape and s.shape[0] is None]
+    if batch:
+        where = ", ".join(f"input {name!r}" for name in batch)
+        return f"fix the batch size: `--batch_size 1` (batch_size=1; {where}: dimension 0 is dynamic); {_FLEX_COST}"
+    dynamic = [(s, [axis for axis, d in enumerate(s.shape) if d is None]) for s in specs if None in tuple(s.shape)]
+    if dynamic:
+        spec, axes = dynamic[0]
+        dims = ",".join("N" if d is None else str(d) for d in spec.shape)
+        return (f"fix the input shapes: `--input_shapes {spec.name}={dims}` with a size for each N "
+                f"(input_shapes={{{spec.name!r}: [...]}}; input {spec.name!r}: dimension(s) {axes} dynamic); {_FLEX_COST}")
+    return _FIXES["ERROR_NEEDS_FLEX_OPS"][1]
+
+
 class ConversionError(RuntimeError):
     """The converter rejected the model.
 
@@ -153,6 +187,10 @@ def _blocking_op(data) -> BlockingOp:
     reason, fix = _FIXES.get(code, (message, ""))
     if not code and "is not supported" in data.error_message.lower():
         reason = message
+    # TensorList ops that fail to legalize are the same problem, reported once more per op
+    if any(text in data.error_message.lower() for text in _STATIC_SHAPE_MESSAGES) or (
+            not code and data.operator.name.startswith("tf.TensorList")):
+        reason, fix = STATIC_SHAPES_REASON, static_shapes_fix()
     return BlockingOp(
         tf_op=data.operator.name,
         error_code=code,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import List, Optional, Union
 
+from .deploy import DeployTargets
 from .tflite_reader import InvalidModelError, ModelInfo, TensorInfo, read_model
 
 __all__ = ["ModelFileNotFoundError", "ModelReport", "inspect"]
@@ -19,7 +20,7 @@ class ModelFileNotFoundError(FileNotFoundError, ValueError):
 
 
 @dataclass(frozen=True)
-class ModelReport:
+class ModelReport(DeployTargets):
     """What :func:`inspect` found in a ``.tflite`` model.
 
     Attributes
@@ -30,18 +31,21 @@ class ModelReport:
         The validated flatbuffer contents.
     source : str or None
         The file the model was read from, if any.
+    targets : tuple of str or None
+        The device targets ``.ops`` judges besides XNNPACK and GPU (None: the default).
     """
 
     tflite_model: bytes = field(repr=False)
     model: ModelInfo = field(repr=False)
     source: Optional[str] = None
+    targets: Optional[tuple] = None
 
     @cached_property
     def ops(self):
         """pandas.DataFrame: one row per operator (see ``op_support.ops_table``)."""
         from .op_support import ops_table
 
-        return ops_table(self.model)
+        return ops_table(self.model, self.targets)
 
     @cached_property
     def op_summary(self):
@@ -137,13 +141,16 @@ def _read_source(path_or_bytes) -> tuple:
                          "permissions.") from None
 
 
-def inspect(path_or_bytes: PathOrBytes) -> ModelReport:
+def inspect(path_or_bytes: PathOrBytes, targets=None) -> ModelReport:
     """Report on an existing TFLite model: its operators and where they will run.
 
     Parameters
     ----------
     path_or_bytes : str, os.PathLike, bytes, bytearray or memoryview
         A path to a ``.tflite`` file, or the model bytes (a ConversionResult works too).
+    targets : list of str or comma-separated str, optional
+        Device targets ``.ops`` judges besides XNNPACK and GPU: ``'micro'`` (TFLite
+        Micro, the default) and ``'edgetpu'``.
 
     Returns
     -------
@@ -160,6 +167,9 @@ def inspect(path_or_bytes: PathOrBytes) -> ModelReport:
     ValueError, TypeError
         A directory, an unreadable file, or an argument of the wrong type.
     """
+    from .op_support.table import check_targets
+
+    targets = check_targets(targets)
     data, source = _read_source(path_or_bytes)
     try:
         model = read_model(data)
@@ -167,4 +177,4 @@ def inspect(path_or_bytes: PathOrBytes) -> ModelReport:
         if source is not None:
             raise InvalidModelError(f"{source}: {exc}") from None
         raise
-    return ModelReport(tflite_model=data, model=model, source=source)
+    return ModelReport(tflite_model=data, model=model, source=source, targets=targets)

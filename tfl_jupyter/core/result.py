@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Optional
 
+from .calibration_checks import CalibrationReport, DatasetCheck
+from .deploy import DeployTargets
 from .settings import ConversionSettings
 from .sources import ModelSource
 from .text import format_size, quantization_text
@@ -21,7 +23,7 @@ class CalibratedModel:
 
 
 @dataclass(frozen=True)
-class ConversionResult:
+class ConversionResult(DeployTargets):
     """The outcome of one conversion.
 
     Attributes
@@ -57,6 +59,9 @@ class ConversionResult:
     denylisted_ops: tuple = ()
     denylisted_nodes: tuple = ()
     calibrated: CalibratedModel = field(default_factory=CalibratedModel, repr=False, compare=False)
+    dataset_check: Optional[DatasetCheck] = field(default=None, repr=False, compare=False)
+    # What the latest comparison found about the calibrated ranges (see calibration_report).
+    calibration_after: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -80,9 +85,17 @@ class ConversionResult:
         """The main subgraph's output tensors."""
         return self.model.io_tensors()[1]
 
+    @property
+    def calibration_report(self) -> CalibrationReport:
+        """Calibration checked: the representative dataset before conversion (NaN/Inf, constant
+        inputs, too few samples) and, once ``compare`` ran, ranges far from the comparison
+        samples' and the share of values clipped by the calibrated ranges, worst first."""
+        return CalibrationReport(self.dataset_check if self.settings.uses_representative_dataset else None,
+                                 self.calibration_after)
+
     @functools.cached_property
     def ops(self):
-        """One row per operator: kind (builtin/flex/custom), types, quantization, XNNPACK and GPU verdicts."""
+        """One row per operator: kind (builtin/flex/custom), types, quantization, XNNPACK, GPU and TFLite Micro verdicts."""
         from .op_support import ops_table
 
         return ops_table(self.model)
@@ -119,7 +132,7 @@ class ConversionResult:
         return str(write_atomically(path, self.tflite_model))
 
     def compare(self, samples=None, n: int = 100, *, float_tflite: bool = False, signature_key=None,
-                batch_size=None, progress=None):
+                batch_size=None, progress=None, labels=None, metric=None):
         """Run the source model and this ``.tflite`` on the same inputs and measure the difference.
 
         Parameters
@@ -136,27 +149,32 @@ class ConversionResult:
             Samples per batch (default: about 4 MB of input).
         progress : bool, optional
             Progress bars (None: for long runs only).
+        labels : array, list, dict by output name, or tf.data.Dataset of (x, y) pairs, optional
+            One label per sample: task accuracy (``accuracy``, ``top5_accuracy``) or
+            ``mae``/``rmse`` for every model, in ``.task_metrics``.
+        metric : callable or dict of callables, optional
+            ``fn(y_true, y_pred) -> float``, evaluated for every model (needs ``labels``).
 
         Returns
         -------
         tfl_jupyter.core.compare.Comparison
-            ``.summary`` (one row per output), ``.layers`` (per-layer error, lazy),
-            ``.plot()``, ``.requantize()``.
+            ``.summary`` (one row per output), ``.task_metrics`` (with labels), ``.layers``
+            (per-layer error, lazy), ``.plot()``, ``.requantize()``.
         """
         from .compare import compare
 
         return compare(self, samples, n, float_tflite=float_tflite, signature_key=signature_key,
-                       batch_size=batch_size, progress=progress)
+                       batch_size=batch_size, progress=progress, labels=labels, metric=metric)
 
-    def requantize(self, denylist=(), *, samples=None, n: int = 100, progress=None):
+    def requantize(self, denylist=(), *, samples=None, n: int = 100, progress=None, labels=None, metric=None):
         """Quantize again keeping ``denylist`` in float, and compare before and after on the same samples.
 
         Parameters
         ----------
         denylist : str, sequence of str, or rows of ``.compare().layers``
             Op types (e.g. ``"MEAN"``) and/or tensor names (the ``tensor`` column of ``.layers``).
-        samples, n
-            As for :meth:`compare`.
+        samples, n, labels, metric
+            As for :meth:`compare`; with ``labels`` the fix is judged by task accuracy.
         progress : bool, optional
             Progress bars.
 
@@ -168,7 +186,7 @@ class ConversionResult:
         """
         from .compare import requantize
 
-        return requantize(self, denylist, samples=samples, n=n, progress=progress)
+        return requantize(self, denylist, samples=samples, n=n, progress=progress, labels=labels, metric=metric)
 
     def netron(self):
         """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`)."""

@@ -25,6 +25,7 @@ INT16X8_OPS = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
 SETTING_NAMES = (
     "quantize", "optimizations", "supported_ops", "supported_types", "inference_input_type",
     "inference_output_type", "allow_custom_ops", "experimental_new_converter", "signature_keys", "tags",
+    "input_shapes", "batch_size",
 )
 
 
@@ -122,6 +123,8 @@ class ConversionSettings:
     experimental_new_converter: bool = True
     signature_keys: Optional[tuple] = None
     tags: Optional[tuple] = None
+    input_shapes: Optional[tuple] = None  # ((name, dims), ...) by name, or (dims, ...) in input order
+    batch_size: Optional[int] = None
     converter_attrs: tuple = ()  # (name, value) pairs, applied with setattr
     notes: tuple = field(default=(), compare=False)
 
@@ -131,6 +134,11 @@ class ConversionSettings:
         if self.quantize == "none" and self.optimizations:
             return f"custom (optimizations={', '.join(self.optimizations)})"
         return f"{self.quantize} ({PRESETS[self.quantize].description})"
+
+    @property
+    def fixes_shapes(self) -> bool:
+        """Whether the model is traced again at fixed input shapes before it is converted."""
+        return self.input_shapes is not None or self.batch_size is not None
 
     @property
     def uses_representative_dataset(self) -> bool:
@@ -145,7 +153,7 @@ class ConversionSettings:
     def as_dict(self) -> dict:
         """The settings as plain values, for display and for a cache key."""
         values = {name: getattr(self, name) for name in SETTING_NAMES}
-        values = {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+        values = {name: _plain(value) for name, value in values.items()}
         return {**values, "representative_dataset": self.representative_dataset is not None, **dict(self.converter_attrs)}
 
 
@@ -162,6 +170,8 @@ def resolve_settings(
     experimental_new_converter: bool = True,
     signature_keys: Optional[Sequence[str]] = None,
     tags: Optional[Sequence[str]] = None,
+    input_shapes: Any = None,
+    batch_size: Optional[int] = None,
     converter_attrs: Optional[Mapping[str, Any]] = None,
 ) -> ConversionSettings:
     """Expand a quantization preset, apply explicit overrides, and check for conflicts.
@@ -169,6 +179,9 @@ def resolve_settings(
     Explicit arguments win over what the preset would set. Values may be given as
     strings (``"int8"``, ``"SELECT_TF_OPS"``) or as the TensorFlow objects
     (``tf.int8``, ``tf.lite.OpsSet.SELECT_TF_OPS``, ``tf.lite.Optimize.DEFAULT``).
+    ``input_shapes`` (a dict by input name, a list in input order, or the magic's text) and
+    ``batch_size`` are checked here as far as they can be without the model; see
+    :func:`fixed_input_shapes` for the rest.
 
     Raises
     ------
@@ -188,6 +201,8 @@ def resolve_settings(
         experimental_new_converter=bool(experimental_new_converter),
         signature_keys=tuple(signature_keys) if signature_keys else None,
         tags=tuple(tags) if tags else None,
+        input_shapes=parse_input_shapes(input_shapes),
+        batch_size=_dimension(batch_size, "batch_size", "leave it unset to keep the batch dynamic") if batch_size is not None else None,
         converter_attrs=tuple((converter_attrs or {}).items()),
     )
     return _check_conflicts(settings)
@@ -220,6 +235,13 @@ def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
             raise ValueError(f"int16x8 models take float32 or int16 I/O, not {bad[0]}: set inference_input_type/inference_output_type to 'int16' or leave them unset")
     elif "int16" in integer_io:
         raise ValueError("int16 I/O needs the int16x8 mode: use quantize='int16x8'")
+    if settings.batch_size is not None and settings.input_shapes:
+        for key, dims in settings.input_shapes:
+            if dims and dims[0] not in (None, settings.batch_size):
+                raise ValueError(
+                    f"batch_size={settings.batch_size} conflicts with input_shapes, which gives {_input_label(key)} "
+                    f"batch {dims[0]}: drop batch_size, or make the first dimension of every input shape {settings.batch_size}"
+                )
     if "TFLITE_BUILTINS_INT8" in settings.supported_ops and "SELECT_TF_OPS" in settings.supported_ops:
         notes.append("TFLITE_BUILTINS_INT8 with SELECT_TF_OPS: Flex ops will run in float")
     if has_data and not settings.optimizations:
@@ -228,6 +250,139 @@ def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
         # With a dataset, DEFAULT turns into full-integer calibration; honour the preset instead.
         notes.append(f"quantize={preset.name!r} does not calibrate: the representative dataset is kept for compare() only")
     return replace(settings, notes=tuple(notes))
+
+
+_SHAPES_HOW_TO = "give input_shapes={'name': [1, 16, 6]} or a list of shapes in input order (magic: --input_shapes name=1,16,6)"
+
+
+def parse_input_shapes(value: Any) -> Optional[tuple]:
+    """Normalize ``input_shapes`` to ``((key, dims), ...)``: key an input name, or a position.
+
+    Accepted: a dict by input name, a list of shapes in input order, one shape (a list of
+    ints, for a one-input model), or the magic's text ``"1,16,6"``, ``"1,16,6:1,8"``,
+    ``"seq=1,16,6:mask=1,8"``. Dimensions are positive integers; None keeps one dynamic.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Anything else; the message names the accepted forms.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        entries = []
+        for position, part in enumerate(p for p in value.replace(";", ":").split(":") if p.strip()):
+            name, equals, dims = part.rpartition("=")
+            dims = [None if d.strip().lower() in ("none", "?") else _int_text(d, part) for d in dims.split(",") if d.strip()]
+            entries.append((name.strip() if equals else position, dims))
+        pairs = entries
+    elif isinstance(value, Mapping):
+        pairs = [(str(name), dims) for name, dims in value.items()]
+    elif isinstance(value, Iterable) and not isinstance(value, bytes):
+        items = list(value)
+        one_shape = all(d is None or isinstance(d, int) for d in items)
+        pairs = [(0, items)] if items and one_shape else list(enumerate(items))
+    else:
+        raise TypeError(f"input_shapes cannot be a {type(value).__name__}: {_SHAPES_HOW_TO}")
+    if not pairs:
+        raise ValueError(f"input_shapes is empty: {_SHAPES_HOW_TO}, or leave it unset")
+    result = []
+    for key, dims in pairs:
+        if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
+            raise TypeError(f"the shape of {_input_label(key)} must be a list of dimensions, not {dims!r}: {_SHAPES_HOW_TO}")
+        result.append((key, tuple(None if d is None else _dimension(d, f"each dimension of {_input_label(key)} in input_shapes") for d in dims)))
+    return tuple(result)
+
+
+def shapes_text(input_shapes: Any) -> str:
+    """``{"seq": [1, 16, 6]}`` -> ``"seq=1,16,6"``: any accepted ``input_shapes`` in the magic's form."""
+    parts = []
+    for key, dims in parse_input_shapes(input_shapes) or ():
+        text = ",".join("None" if d is None else str(d) for d in dims)
+        parts.append(text if isinstance(key, int) else f"{key}={text}")
+    return ":".join(parts)
+
+
+def fixed_input_shapes(specs: Sequence, input_shapes: Optional[tuple], batch_size: Optional[int], *,
+                       strict_names: bool = True) -> tuple:
+    """The shapes to trace ``specs`` (a model's inputs, in order) at: ``((name, dims), ...)``.
+
+    Parameters
+    ----------
+    specs : sequence
+        Objects with ``name`` and ``shape`` (None for a dynamic dimension).
+    input_shapes : tuple or None
+        From :func:`parse_input_shapes`.
+    batch_size : int or None
+        Sets the first dimension of every input that ``input_shapes`` leaves out.
+    strict_names : bool
+        Raise for a name that is not among ``specs`` (off when another signature may have it).
+
+    Raises
+    ------
+    ValueError
+        A name that is not an input, a shape of the wrong rank, or one that changes a
+        dimension the model fixes; the message names the fix.
+    """
+    given = dict(input_shapes or ())
+    names = [spec.name for spec in specs]
+    positional = [key for key in given if isinstance(key, int)]
+    if positional and len(given) > len(specs):
+        raise ValueError(f"input_shapes gives {len(given)} shapes but the model has {len(specs)} input(s) ({', '.join(map(repr, names))}): give one shape per input")
+    unknown = [key for key in given if isinstance(key, str) and key not in names]
+    if unknown and strict_names:
+        raise ValueError(
+            f"input_shapes names {unknown[0]!r}, which is not an input{_did_you_mean(unknown[0], names)}; "
+            f"the inputs are {', '.join(map(repr, names))}"
+        )
+    result = []
+    for position, spec in enumerate(specs):
+        model_shape = tuple(spec.shape)
+        dims = given.get(spec.name, given.get(position))
+        if dims is None:
+            dims = model_shape if batch_size is None or not model_shape else (batch_size, *model_shape[1:])
+        if len(dims) != len(model_shape):
+            raise ValueError(
+                f"input_shapes gives input {spec.name!r} {len(dims)} dimension(s) {list(dims)}, but it has "
+                f"{len(model_shape)} {_shape_list(model_shape)}: give a shape of rank {len(model_shape)}"
+            )
+        for axis, (want, have) in enumerate(zip(dims, model_shape)):
+            if have is not None and want is not None and want != have:
+                raise ValueError(
+                    f"input {spec.name!r} has a fixed dimension {axis} of {have} {_shape_list(model_shape)}, "
+                    f"input_shapes gives {want}: only dynamic (None) dimensions can be fixed"
+                )
+        result.append((spec.name, tuple(have if want is None else want for want, have in zip(dims, model_shape))))
+    return tuple(result)
+
+
+def _shape_list(shape) -> str:
+    return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
+
+
+def _input_label(key) -> str:
+    return f"input {key!r}" if isinstance(key, str) else f"input {key} (in input order)"
+
+
+def _int_text(text: str, part: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"input_shapes: {part!r} is not a shape; write dimensions as integers, e.g. seq=1,16,6") from None
+
+
+def _dimension(value: Any, what: str, hint: str = "use None to keep a dimension dynamic") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int,)) and not (hasattr(value, "__index__") and not isinstance(value, float)):
+        raise TypeError(f"{what} must be a positive integer, not {value!r}")
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{what} must be a positive integer such as 1, not {value}: {hint}")
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (nested ones too) as lists, for display and JSON."""
+    return [_plain(item) for item in value] if isinstance(value, tuple) else value
 
 
 def names(values: Any, allowed: Sequence[str], what: str) -> tuple:

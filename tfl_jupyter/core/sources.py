@@ -43,6 +43,7 @@ class ModelSource:
     signature_keys: Optional[tuple] = None
     tags: Optional[tuple] = None
     input_order: Optional[tuple] = None  # positional input names, for a SavedModel exported from Keras
+    shapes_fixed: bool = False  # already traced at the settings' fixed input shapes
 
     def input_specs(self) -> Optional[list]:
         """The model's inputs (names, dtypes, shapes), or None where they cannot be known cheaply."""
@@ -239,6 +240,19 @@ def _concrete_function_input_specs(function) -> list:
 
 def _saved_model_input_specs(path: str, signature_keys, tags) -> Optional[list]:
     """Read the signature's inputs from saved_model.pb without loading the model."""
+    signatures = saved_model_signature_specs(path, signature_keys, tags)
+    return next(iter(signatures.values())) if signatures is not None and len(signatures) == 1 else None
+
+
+def saved_model_signature_specs(path: str, signature_keys=None, tags=None) -> Optional[dict]:
+    """The inputs of each signature the converter takes, ``{key: [InputSpec, ...]}``, read from
+    saved_model.pb without loading the model; None without a saved_model.pb.
+
+    Raises
+    ------
+    ValueError
+        No meta graph with ``tags``, or a signature key the model does not have.
+    """
     import_tensorflow()
     from tensorflow.core.protobuf import saved_model_pb2
     from tensorflow.python.framework import dtypes
@@ -261,17 +275,17 @@ def _saved_model_input_specs(path: str, signature_keys, tags) -> Optional[list]:
         raise ValueError(
             f"the SavedModel has no signature {missing[0]!r}; it has {sorted(signatures)}: pass signature_keys=[...] (magic: --signature_keys)"
         )
-    if len(keys) != 1:
-        return None
-    inputs = signatures[keys[0]].inputs
-    return [
-        InputSpec(
-            name=name,
-            dtype=dtypes.as_dtype(info.dtype).name,
-            shape=tuple(None if d.size < 0 else d.size for d in info.tensor_shape.dim) if not info.tensor_shape.unknown_rank else (),
-        )
-        for name, info in sorted(inputs.items())
-    ]
+    return {
+        key: [
+            InputSpec(
+                name=name,
+                dtype=dtypes.as_dtype(info.dtype).name,
+                shape=tuple(None if d.size < 0 else d.size for d in info.tensor_shape.dim) if not info.tensor_shape.unknown_rank else (),
+            )
+            for name, info in sorted(signatures[key].inputs.items())
+        ]
+        for key in keys
+    }
 
 
 def _dtype_name(dtype: Any) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional, Sequence
 from .compare.progress import progress_bar
 from .convert import convert_resolved
 from .settings import PRESETS, find_preset, resolve_settings
+from .shapes import resolve_shapes
 from .sources import resolve_source
 from .sweep_table import sweep_table
 from .text import error_text, format_size
@@ -41,7 +42,11 @@ def sweep(
     parallel: Optional[bool] = None,
     signature_keys: Optional[Sequence[str]] = None,
     tags: Optional[Sequence[str]] = None,
+    input_shapes: Any = None,
+    batch_size: Optional[int] = None,
     progress: Optional[bool] = None,
+    labels: Any = None,
+    metric: Any = None,
 ):
     """Convert ``source`` in each mode and measure size, CPU latency and error against the float model.
 
@@ -68,21 +73,31 @@ def sweep(
         on a machine with 2+ cores.
     signature_keys, tags : sequence of str, optional
         For SavedModel directories.
+    input_shapes, batch_size : optional
+        Fixed input shapes, as for ``tj.convert``: every mode converts the model traced at them.
     progress : bool, optional
         Show a progress bar (default: once the sweep has run for a moment).
+    labels, metric : optional
+        As for ``result.compare``: one label per sample of ``samples`` (or a
+        ``tf.data.Dataset`` of ``(x, y)`` pairs), and user metrics; each mode gets task
+        columns (``accuracy``, ``top5_accuracy``, ``mae``, ``rmse``, the metrics by name).
 
     Returns
     -------
     SweepTable
         A DataFrame, one row per mode: ``size_bytes``, ``size``, ``size_vs_float``,
-        ``latency_ms (median of k, batch 1, t threads)``, the error metrics (worst over the
-        outputs), ``ops``, ``float_ops``, ``flex_ops``, ``convert_s`` and ``error``. Displays
-        with a size-vs-error plot beside it; ``.figure`` is that plot, ``.results`` the
-        ConversionResults by mode, ``.notes`` what to know. Interrupting returns the rows
-        finished so far.
+        ``latency_ms (median of k, batch 1, t threads)``, the task metrics (with labels),
+        the error metrics (worst over the outputs), ``ops``, ``float_ops``, ``flex_ops``,
+        ``convert_s`` and ``error``. Displays with a size-vs-error plot beside it (size vs
+        accuracy with labels); ``.figure`` is that plot, ``.results`` the ConversionResults
+        by mode, ``.notes`` what to know. Interrupting returns the rows finished so far.
     """
     wanted = _check_modes(modes)
     model_source = resolve_source(source, signature_keys=signature_keys, tags=tags)
+    options = dict(signature_keys=signature_keys, tags=tags, input_shapes=input_shapes, batch_size=batch_size)
+    shaped = resolve_settings(**options)
+    if shaped.fixes_shapes:
+        resolve_shapes(model_source, shaped)  # a shape that does not fit fails now, in one line
     notes: list = []
     state = _State()
     workers = min(POOL.size, len(wanted)) if _want_parallel(parallel, model_source, wanted) else 1
@@ -91,17 +106,18 @@ def sweep(
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tfl_jupyter-sweep") as executor:
         try:
             POOL.warm_up(workers)  # the processes import TensorFlow while this one exports the model
-            data = _Data(model_source, samples, representative_dataset, n, notes)
-            if make_portable(model_source, []) is not None and model_source.kind != "saved_model":
+            data = _Data(model_source, samples, representative_dataset, n, notes, labels, metric)
+            if make_portable(model_source, [], settings=shaped) is not None and model_source.kind != "saved_model":
                 notes.append("the model was exported to a SavedModel once, and every mode converted from it")
             if workers > 1:
                 notes.append(f"converted {workers} modes at a time in worker processes")
             order = wanted
             if workers > 1:  # the longest conversions first, so that the processes finish together
                 order = sorted(wanted, key=lambda name: (not PRESETS[name].calibrates, not PRESETS[name].optimizations))
-            futures = {executor.submit(_convert_mode, model_source, name, data, signature_keys, tags, cancel): name
+            futures = {executor.submit(_convert_mode, model_source, name, data, options, cancel): name
                        for name in order}
             reference = data.reference()  # while the pool converts
+            data.task_notes(notes)
             bar.update(1)
             for future in as_completed(futures):
                 name = futures[future]
@@ -123,12 +139,12 @@ def sweep(
     return sweep_table(labels, rows, notes, results)
 
 
-def _convert_mode(model_source, name: str, data: "_Data", signature_keys, tags, cancel: threading.Event) -> tuple:
+def _convert_mode(model_source, name: str, data: "_Data", options: dict, cancel: threading.Event) -> tuple:
     """(ConversionResult or None, error text, seconds) of one mode, converted in the pool."""
     started = time.perf_counter()
     try:
         settings = resolve_settings(name, representative_dataset=data.calibration if PRESETS[name].calibrates else None,
-                                    signature_keys=signature_keys, tags=tags)
+                                    **options)
         return convert_resolved(model_source, settings, cancel=cancel), None, time.perf_counter() - started
     except (ValueError, TypeError, RuntimeError) as exc:  # ConversionError is a RuntimeError
         return None, error_text(exc), time.perf_counter() - started
@@ -171,7 +187,8 @@ class _State:
 class _Data:
     """The samples to measure on, the calibration data, and the reference outputs."""
 
-    def __init__(self, model_source, samples, representative_dataset, n, notes):
+    def __init__(self, model_source, samples, representative_dataset, n, notes, labels=None, metric=None):
+        from .compare.measure import resolve_labelled
         from .compare.samples import resolve_samples
 
         self.source = model_source
@@ -179,7 +196,9 @@ class _Data:
         if not specs:
             raise ValueError("tj.sweep needs a source whose inputs are known (a Keras model, one SavedModel signature or one function)")
         ordered = getattr(model_source, "specs_ordered", model_source.kind != "saved_model")
-        self.samples = resolve_samples(specs, samples=samples, representative_dataset=representative_dataset, n=n, ordered=ordered)
+        self.samples, self._labels, self._metrics = resolve_labelled(
+            specs, samples, labels, metric, n, ordered=ordered, representative_dataset=representative_dataset)
+        self.task = None
         notes.append(f"error measured on {self.samples.origin}")
         if representative_dataset is not None:
             calibration = resolve_samples(specs, samples=representative_dataset, n=_CALIBRATION_LIMIT, ordered=ordered)
@@ -200,8 +219,20 @@ class _Data:
         from .compare.reference import Reference
 
         if self._reference is None:
+            from .compare.tasks import task_spec
+
             self._reference = Reference(self.source).run(self.samples, progress=False)
+            self.task = task_spec(self._labels, self._metrics, self._reference)
         return self._reference
+
+    def task_notes(self, notes: list) -> None:
+        """Say what the TensorFlow model itself scores, the row every mode is measured against."""
+        from .compare.tasks import task_row
+
+        if self.task:
+            scores = task_row(self.task, self._reference, "reference")
+            notes.append("TensorFlow reference: " + ", ".join(
+                f"{k} {v:.2%}" if k.endswith("accuracy") else f"{k} {v:.4g}" for k, v in scores.items()))
 
 
 def _check_modes(modes: Sequence[str]) -> list:
@@ -226,6 +257,7 @@ def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, refere
     from .compare.binding import bind_inputs, bind_outputs, choose_signature
     from .compare.tflite_runner import TFLiteRunner
     from .compare.tables import op_counts, summary_frame, worst
+    from .compare.tasks import task_row
 
     result, error, seconds = outcome
     row: Dict[str, Any] = {"mode": PRESETS[name].label, "convert_s": seconds}
@@ -241,7 +273,10 @@ def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, refere
         outputs = bind_outputs(result.model, signature, list(reference))
         # One thread: other conversions may be running; latency is timed later, with all threads.
         runner = TFLiteRunner(result.tflite_model, result.model, signature, num_threads=1)
-        row.update(worst(summary_frame(reference, runner.run(data.samples, inputs, outputs, progress=False))))
+        converted = runner.run(data.samples, inputs, outputs, progress=False)
+        if data.task:
+            row.update(task_row(data.task, converted, PRESETS[name].label))
+        row.update(worst(summary_frame(reference, converted)))
         state.runners[name] = (result, signature, inputs)
     except (RuntimeError, ValueError) as exc:
         row["error"] = error_text(exc)

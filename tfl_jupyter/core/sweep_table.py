@@ -36,8 +36,10 @@ def sweep_table(modes: List[str], rows: Dict[str, dict], notes: List[str], resul
         frame["size_vs_float"] = frame["size_bytes"] / float(float_size.iloc[0])
     if "error" not in frame:
         frame["error"] = None
-    order = ["size_bytes", "size", "size_vs_float", *latency, *METRIC_COLUMNS, *CLASS_COLUMNS,
-             "ops", "float_ops", "flex_ops", "convert_s", "error"]
+    rest = [*METRIC_COLUMNS, *CLASS_COLUMNS, "ops", "float_ops", "flex_ops", "convert_s", "error"]
+    known = {"mode", "size_bytes", "size", "size_vs_float", *latency, *rest}
+    task = [c for c in frame.columns if c not in known]  # accuracy, mae, ... and the user's metrics (with labels)
+    order = ["size_bytes", "size", "size_vs_float", *latency, *task, *rest]
     frame = frame.set_index("mode")[[c for c in order if c in frame]]
     table = sweep_table_class()(frame)
     table.notes = list(notes)
@@ -60,6 +62,7 @@ def _make_table_class():
 
     from .compare.plots import png_data_uri, sweep_figure
     from .compare.tables import style_metrics
+    from .compare.tasks import task_formats
 
     class SweepTable(pd.DataFrame):
         """One row per mode (index ``mode``); ``.figure`` plots size vs error and latency."""
@@ -72,12 +75,14 @@ def _make_table_class():
 
         @property
         def figure(self):
-            """Size vs error (sqnr_db) per mode, and latency per mode (a matplotlib Figure)."""
-            return sweep_figure(pd.DataFrame(self).reset_index())
+            """Size vs accuracy (with labels) or error (sqnr_db) per mode, and latency per mode (a matplotlib Figure)."""
+            accuracy = next((c for c in self.columns if str(c).endswith("/accuracy") or c == "accuracy"), None)
+            return sweep_figure(pd.DataFrame(self).reset_index(), error_column=accuracy or "sqnr_db")
 
         def _repr_html_(self) -> str:
             plain = pd.DataFrame(self)
             styled = style_metrics(plain).format({"size_bytes": "{:,}", "size_vs_float": "{:.2f}", "convert_s": "{:.1f}",
+                                                 **task_formats(plain.columns),
                                                  **{c: "{:.2f}" for c in plain.columns if str(c).startswith("latency_ms")}},
                                                 na_rep="-")
             figure = f"<img alt='size vs error and latency' src='{png_data_uri(self.figure)}'/>" if len(plain) else ""

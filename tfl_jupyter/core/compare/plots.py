@@ -145,16 +145,18 @@ def sweep_figure(table, error_column: str = "sqnr_db"):
     finite = np.isfinite(values)
     left.scatter(sizes[finite], values[finite], color="tab:blue")
     placed: list = []
+    close = 2.0 if error_column == "sqnr_db" else 0.05 * (float(np.ptp(values[finite])) if finite.any() else 0.0) or 0.01
     for mode, x, y, good in zip(ok["mode"], sizes, values, finite):
         if good:
             # modes that land on the same spot (int8 and int8-full) get their labels stacked
-            near = sum(1 for px, py in placed if abs(px - x) <= 0.03 * (sizes.max() or 1) and abs(py - y) <= 2)
+            near = sum(1 for px, py in placed if abs(px - x) <= 0.03 * (sizes.max() or 1) and abs(py - y) <= close)
             placed.append((x, y))
             left.annotate(str(mode), (x, y), textcoords="offset points", xytext=(4, 4 - 11 * near), fontsize=8)
     exact = [str(m) for m, v in zip(ok["mode"], values) if np.isposinf(v)]
     left.set_xlabel("size (KiB)")
-    left.set_ylabel(error_column + (" (higher is better)" if error_column in ("sqnr_db", "cosine_similarity") else ""))
-    left.set_title("size vs error" + (f" ({', '.join(exact)}: exact)" if exact else ""), fontsize=10)
+    better = error_column in ("sqnr_db", "cosine_similarity") or error_column.endswith("accuracy")
+    left.set_ylabel(error_column + (" (higher is better)" if better else ""))
+    left.set_title(f"size vs {'accuracy' if error_column.endswith('accuracy') else 'error'}" + (f" ({', '.join(exact)}: exact)" if exact else ""), fontsize=10)
     latency = next((c for c in table.columns if str(c).startswith("latency_ms")), None)
     if latency is not None:
         right.bar([str(m) for m in ok["mode"]], ok[latency].to_numpy(dtype=float), color="tab:orange")

@@ -10,6 +10,7 @@ import numpy as np
 from .binding import bind_outputs, choose_signature
 from .plots import layers_figure, outputs_figure, png_data_uri
 from .tables import breakdown_frame, style_metrics, summary_frame
+from .tasks import difference_text, style_task, task_frame
 
 
 class Comparison:
@@ -24,6 +25,10 @@ class Comparison:
     breakdown : pandas.DataFrame or None
         With ``float_tflite=True``: per output, the conversion error (float .tflite vs
         TensorFlow), the quantization error (this model vs float .tflite) and the total.
+    task_metrics : pandas.DataFrame or None
+        With ``labels``: one row per model (``reference``, ``float_tflite`` when measured,
+        ``converted``), one column per metric (``accuracy``, ``top5_accuracy``, ``mae``,
+        ``rmse``, each user metric by name); None without labels.
     samples_origin : str
         Where the samples came from.
     reference : str
@@ -46,6 +51,10 @@ class Comparison:
         self.breakdown = (
             breakdown_frame(prepared.reference, float_outputs, outputs, self.label) if float_outputs is not None else None
         )
+        self.task_metrics = None
+        if prepared.task:
+            models = {"reference": prepared.reference, "float_tflite": float_outputs, "converted": outputs}
+            self.task_metrics = task_frame(prepared.task, models)
         self.notes = self._notes()
         self._layers = None
 
@@ -74,9 +83,11 @@ class Comparison:
 
     def compute_layers(self, max_samples: int = 16, progress: Optional[bool] = None):
         """Compute (again) the per-layer table on the first ``max_samples`` samples; see :attr:`layers`."""
+        from .calibration_after import record_calibration_after
         from .layers import layer_table
 
         self._layers = layer_table(self.result, self.prepared.samples, max_samples=max_samples, progress=progress)
+        record_calibration_after(self.result, self.prepared)  # the calibrated model now exists: check activations too
         return self._layers
 
     @property
@@ -85,6 +96,12 @@ class Comparison:
         from .layers import suspects
 
         return suspects(self.layers)
+
+    @property
+    def calibration(self):
+        """The converted model's calibration report (``result.calibration_report``): its "after" part is
+        measured on the samples of the latest comparison of this result."""
+        return self.result.calibration_report
 
     def requantize(self, denylist=None, *, progress: Optional[bool] = None):
         """Convert again keeping ``denylist`` (default: :attr:`suspects`) in float, and compare on the same samples.
@@ -140,6 +157,11 @@ class Comparison:
     def __repr__(self) -> str:
         lines = [f"Comparison: {self.label} .tflite vs {self.reference}, {self.n_samples} samples"]
         lines += [f"  {note}" for note in self.notes]
+        lines += [f"  calibration: {w}" for w in self.calibration.warnings]
+        if self.task_metrics is not None:
+            lines.append("Task metrics (against your labels):")
+            lines.append(self.task_metrics.to_string())
+            lines += [f"  {phrase}" for phrase in difference_text(self.task_metrics)]
         lines.append(self.summary.to_string())
         if self.breakdown is not None:
             lines.append(self.breakdown.to_string())
@@ -153,8 +175,16 @@ class Comparison:
             "<div class='tfl-jupyter-compare'>",
             f"<div><b>{escape(self.label)} .tflite vs {escape(self.reference)}</b> &middot; {self.n_samples} samples</div>",
             "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in self.notes) + "</ul>",
-            style_metrics(self.summary).to_html(),
         ]
+        warnings = self.calibration.warnings
+        if warnings:
+            parts.append("<div><b>Calibration</b> (<code>result.calibration_report</code>)</div><ul>"
+                         + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>")
+        if self.task_metrics is not None:
+            parts += ["<div><b>Task metrics</b> (against your labels)</div>", style_task(self.task_metrics).to_html(),
+                      "<div>" + escape("; ".join(difference_text(self.task_metrics))) + "</div>",
+                      "<div><b>Agreement with the reference</b></div>"]
+        parts.append(style_metrics(self.summary).to_html())
         if self.breakdown is not None:
             parts += ["<div><b>Where the error comes from</b></div>", style_metrics(self.breakdown).to_html()]
         parts.append(f"<img alt='float vs converted outputs' src='{png_data_uri(self.plot())}'/>")

@@ -17,9 +17,11 @@ from typing import Any, Iterable, Optional
 from ..tflite_reader import BUILTIN_OPERATOR_NAMES, read_model
 from .calibration import calibrated_model, calibrated_tensor_names, check_debuggable, quantize_calibrated
 from .tables import op_counts, style_metrics, worst
+from .tasks import task_formats
 
 
-def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[int] = 100, baseline=None, progress: Optional[bool] = None):
+def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[int] = 100, baseline=None, progress: Optional[bool] = None,
+               labels: Any = None, metric: Any = None):
     """Quantize ``result`` again with ``denylist`` kept in float; compare before and after.
 
     Parameters
@@ -33,7 +35,10 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
     samples, n
         As for ``compare``; ignored when ``baseline`` is given.
     baseline : Comparison, optional
-        A comparison of ``result`` whose samples and reference outputs are reused.
+        A comparison of ``result`` whose samples, labels and reference outputs are reused.
+    labels, metric
+        As for ``compare``: judge the fix by task accuracy; ignored when ``baseline`` is given
+        (its labels are used).
     progress : bool, optional
         Progress bars.
 
@@ -43,8 +48,9 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         ``.result`` (the new ConversionResult), ``.comparison``, ``.baseline``; unpacks as
         ``new_result, comparison = ...``.
     """
-    from .report import Comparison
+    from .calibration_after import record_calibration_after
     from .measure import run_prepared
+    from .report import Comparison
 
     check_debuggable(result.settings, "requantize()")
     started = time.perf_counter()
@@ -65,12 +71,15 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         output_file=None,
         denylisted_ops=ops,
         denylisted_nodes=nodes,
+        calibration_after={},
     )
     if baseline is None:
-        baseline = result.compare(samples=samples, n=n, progress=progress)
+        baseline = result.compare(samples=samples, n=n, progress=progress, labels=labels, metric=metric)
     prepared = baseline.prepared
     outputs = run_prepared(new.tflite_model, new.model, prepared, progress=progress, description="requantized")
-    return Requantized(new, Comparison(result=new, prepared=prepared, outputs=outputs), baseline, ops, nodes)
+    comparison = Comparison(result=new, prepared=prepared, outputs=outputs)
+    record_calibration_after(new, prepared)
+    return Requantized(new, comparison, baseline, ops, nodes)
 
 
 def split_denylist(denylist: Iterable, calibrated_names: set, op_types: set) -> tuple:
@@ -152,12 +161,14 @@ class Requantized:
 
     @property
     def table(self):
-        """Rows ``before`` / ``after``: size, float ops, and the worst-output error metrics."""
+        """Rows ``before`` / ``after``: size, float ops, the task metrics (with labels) and the worst-output error metrics."""
         import pandas as pd
 
         rows = {}
         for label, comparison in (("before", self.baseline), ("after", self.comparison)):
-            rows[label] = {"size_bytes": comparison.result.size_bytes, **op_counts(comparison.result), **worst(comparison.summary)}
+            task = comparison.task_metrics.loc["converted"].to_dict() if comparison.task_metrics is not None else {}
+            rows[label] = {"size_bytes": comparison.result.size_bytes, **op_counts(comparison.result), **task,
+                           **worst(comparison.summary)}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def __repr__(self) -> str:
@@ -167,7 +178,7 @@ class Requantized:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        table = style_metrics(self.table).format({"size_bytes": "{:,}"})
+        table = style_metrics(self.table).format({"size_bytes": "{:,}", **task_formats(self.table.columns)})
         return (
             "<div class='tfl-jupyter-requantized'>"
             f"<div><b>Requantized</b> &middot; {escape(self.result.notes[-1])}</div>"

@@ -41,9 +41,12 @@ class TFLiteRunner:
         The signature to run; None for a model without signatures (subgraph 0).
     num_threads : int, optional
         Interpreter threads; defaults to the number of CPUs.
+    preserve_all_tensors : bool
+        Keep every intermediate tensor readable after an invoke (see :meth:`tensor_values`).
     """
 
-    def __init__(self, tflite_model: bytes, model: ModelInfo, signature: Optional[SignatureInfo], num_threads: Optional[int] = None):
+    def __init__(self, tflite_model: bytes, model: ModelInfo, signature: Optional[SignatureInfo], num_threads: Optional[int] = None,
+                 preserve_all_tensors: bool = False):
         from ai_edge_litert.interpreter import Interpreter
 
         self.model = model
@@ -52,7 +55,8 @@ class TFLiteRunner:
         self.num_threads = num_threads or os.cpu_count() or 1
         try:
             with capture_output():  # "Created TensorFlow Lite XNNPACK delegate" goes to fd 2
-                self.interpreter = Interpreter(model_content=bytes(tflite_model), num_threads=self.num_threads)
+                self.interpreter = Interpreter(model_content=bytes(tflite_model), num_threads=self.num_threads,
+                                               experimental_preserve_all_tensors=preserve_all_tensors)
         except (RuntimeError, ValueError) as exc:
             raise _explain(exc, model) from None
         self._runner = None
@@ -104,8 +108,8 @@ class TFLiteRunner:
         with progress_bar(samples.n, description, progress) as bar:
             for _, batch in samples.batches(size):
                 count = len(next(iter(batch.values())))
-                if not dynamic and count < size:  # fixed batch: pad the last invoke
-                    batch = {k: np.concatenate([v, np.repeat(v[-1:], size - count, axis=0)]) for k, v in batch.items()}
+                if not dynamic:
+                    batch = _padded(batch, size)
                 feeds = {inputs[name]: self._to_model(batch[name], inputs[name]) for name in inputs}
                 results = self._invoke(feeds, resize=dynamic or self._has_dynamic_dims(inputs))
                 for name, index in outputs.items():
@@ -114,13 +118,34 @@ class TFLiteRunner:
                 bar.update(count)
         return {name: np.concatenate(parts) if parts[0].ndim else np.stack(parts) for name, parts in collected.items()}
 
+    def tensor_values(self, samples: SampleSet, inputs: Dict[str, int], indices) -> Dict[int, np.ndarray]:
+        """Raw values of tensors ``indices`` (any tensor of subgraph 0) over all samples, one invoke per batch.
+
+        Needs ``preserve_all_tensors=True`` for intermediate tensors.
+        """
+        size = self.batch_size(samples, inputs)
+        dynamic = self.dynamic_batch(inputs)
+        collected: Dict[int, list] = {index: [] for index in indices}
+        for _, batch in samples.batches(size):
+            batch = batch if dynamic else _padded(batch, size)  # the padding repeats the last sample
+            feeds = {inputs[name]: self._to_model(batch[name], inputs[name]) for name in inputs}
+            values = self._invoke(feeds, resize=dynamic or self._has_dynamic_dims(inputs), read=list(indices))
+            for index in indices:
+                collected[index].append(np.asarray(values[index]).reshape(-1))
+        return {index: np.concatenate(parts) for index, parts in collected.items()}
+
     def latency_ms(self, samples: SampleSet, inputs: Dict[str, int], runs: int = 5) -> float:
-        """Median wall time of ``runs`` invokes on one sample (after one warm-up invoke), in ms."""
+        """Median wall time of ``runs`` invokes on one sample (after one warm-up invoke), in ms.
+
+        A model traced at a fixed batch runs one batch of it (the sample repeated).
+        """
         import time
 
         one = samples.head(1)
-        feeds = {inputs[name]: self._to_model(one.arrays[name], inputs[name]) for name in inputs}
-        self._invoke(feeds, resize=True)
+        dynamic = self.dynamic_batch(inputs)
+        arrays = one.arrays if dynamic else _padded(one.arrays, self.batch_size(one, inputs))
+        feeds = {inputs[name]: self._to_model(arrays[name], inputs[name]) for name in inputs}
+        self._invoke(feeds, resize=dynamic or self._has_dynamic_dims(inputs))
         times = []
         for _ in range(max(1, runs)):
             started = time.perf_counter()
@@ -131,7 +156,7 @@ class TFLiteRunner:
     def _has_dynamic_dims(self, inputs: Dict[str, int]) -> bool:
         return any(-1 in (self.tensor(i).shape_signature or ())[1:] for i in inputs.values())
 
-    def _invoke(self, feeds: Dict[int, np.ndarray], resize: bool) -> Dict[int, np.ndarray]:
+    def _invoke(self, feeds: Dict[int, np.ndarray], resize: bool, read=None) -> Dict[int, np.ndarray]:
         try:
             if self._runner is not None:
                 results = self._runner(**{self._names[i]: v for i, v in feeds.items()})
@@ -151,8 +176,7 @@ class TFLiteRunner:
             for index, value in feeds.items():
                 interpreter.set_tensor(index, value)
             interpreter.invoke()
-            graph = self.model.subgraphs[0]
-            return {index: interpreter.get_tensor(index) for index in graph.outputs}
+            return {index: interpreter.get_tensor(index) for index in (read or self.model.subgraphs[0].outputs)}
         except (RuntimeError, ValueError) as exc:
             raise _explain(exc, self.model) from None
 
@@ -169,6 +193,14 @@ class TFLiteRunner:
         if tensor.dtype in _INTEGER and tensor.scale:
             return dequantize(values, tensor.scale[0], tensor.zero_point[0] if tensor.zero_point else 0)
         return np.asarray(values)
+
+
+def _padded(batch: Dict[str, np.ndarray], size: int) -> Dict[str, np.ndarray]:
+    """A short last batch of a fixed-batch model, padded with its last sample."""
+    count = len(next(iter(batch.values())))
+    if count >= size:
+        return batch
+    return {k: np.concatenate([v, np.repeat(v[-1:], size - count, axis=0)]) for k, v in batch.items()}
 
 
 def _explain(exc: Exception, model: ModelInfo) -> InterpreterError:

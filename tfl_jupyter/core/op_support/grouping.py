@@ -53,19 +53,38 @@ def tensor_groups(graph: SubgraphInfo, static: np.ndarray) -> Tuple[np.ndarray, 
     -------
     (exact, by_rank) : int64 arrays
         Both group by the dtype, whether the tensor is static or constant, its scales
-        (none / one / several) and its quantization axis; ``exact`` also by every
-        dimension and the exact number of scales, ``by_rank`` only by the rank.
+        (none / one / several), its quantization axis, whether its signature has a
+        dynamic dimension and whether a dimension before its 3 innermost is above 1;
+        ``exact`` also by every dimension and the exact number of scales, ``by_rank``
+        only by the rank.
     """
     t = graph.tensor_columns
     if not t.count:
         return np.zeros(0, _I64), np.zeros(0, _I64)
     rank = t.shape.counts
     by_rank = np.column_stack([t.dtype, rank, static, t.is_constant,
-                               np.minimum(t.scale.counts, 2), t.quantized_dimension])
+                               np.minimum(t.scale.counts, 2), t.quantized_dimension,
+                               _any_element(t.signature, t.signature.values < 0),
+                               _any_element(t.shape, _outer_dimensions(t.shape)
+                                            & (t.shape.values != 1))])
     exact = np.column_stack([by_rank, t.scale.counts,
                              np.where(rank > _MAX_RANK, np.arange(t.count), -1),
                              _Padding(t.shape, _MAX_RANK).fill(t.shape.values, -3)])
     return factorize_rows(exact.astype(_I64))[0], factorize_rows(by_rank.astype(_I64))[0]
+
+
+def _outer_dimensions(flat: Flat) -> np.ndarray:
+    """Per element of ``flat``: does it come before its item's 3 last elements?"""
+    counts = flat.counts
+    position = np.arange(int(counts.sum())) - np.repeat(flat.offsets, counts)
+    return position < np.repeat(counts - 3, counts)
+
+
+def _any_element(flat: Flat, mask: np.ndarray) -> np.ndarray:
+    """Per item of ``flat``: is ``mask`` True for any of its elements?"""
+    found = np.zeros(len(flat.counts), bool)
+    found[np.repeat(np.arange(len(flat.counts)), flat.counts)[mask]] = True
+    return found
 
 
 class _Padding:

@@ -67,6 +67,8 @@ OPTION_LAYOUTS: Dict[str, Tuple[int, _Fields]] = {
     "LSTM": (14, {"activation": (0, "b", 0), "cell_clip": (1, "f", 0.0),
                   "proj_clip": (2, "f", 0.0), "kernel_type": (3, "b", 0)}),
     "BATCH_MATMUL": (101, {"adj_x": (0, "?", False), "adj_y": (1, "?", False)}),
+    "PACK": (59, {"values_count": (0, "i", 0), "axis": (1, "i", 0)}),
+    "WHILE": (93, {"cond_subgraph_index": (0, "i", 0), "body_subgraph_index": (1, "i", 0)}),
 }
 
 

@@ -60,8 +60,9 @@ def style_ops(df: pd.DataFrame) -> Styler:
     """Style an ops table or an op summary for display in a notebook.
 
     Rows that cannot run without extra work (custom kernels, Flex runtime) are red,
-    rows no delegate takes are amber; ``xnnpack``/``gpu`` verdicts are coloured; tensor
-    lists and long notes are folded, with the full note in the cell's tooltip.
+    rows no delegate takes are amber; the per-target verdicts are coloured; tensor
+    lists and long notes are folded, with the full note in the cell's tooltip. A
+    summary's ``attrs["caption"]`` (its delegate partitions) becomes the caption.
 
     Parameters
     ----------
@@ -92,7 +93,7 @@ def style_ops(df: pd.DataFrame) -> Styler:
     styler = styler.format(formatters)
     if len(view):
         styler = styler.apply(_row_style, axis=1)
-        verdicts = [c for c in ("xnnpack", "gpu") if c in view]
+        verdicts = [c for c in ("xnnpack", "gpu", "micro", "edgetpu") if c in view]
         if verdicts:
             styler = styler.map(_verdict, subset=verdicts)
         if "notes" in view:
@@ -102,4 +103,6 @@ def style_ops(df: pd.DataFrame) -> Styler:
             styler = styler.set_tooltips(tips)
     if "notes" in view:
         styler = styler.set_properties(subset=["notes"], **{"min-width": "28em"})
+    if df.attrs.get("caption"):
+        styler = styler.set_caption(df.attrs["caption"])
     return styler.hide(axis="index").set_table_styles(_TABLE_STYLES)

@@ -9,23 +9,32 @@ import numpy as np
 import pandas as pd
 
 from ..tflite_reader import TENSOR_TYPE_NAMES, ModelInfo, SubgraphInfo
-from . import gpu_rules, xnnpack_rules
+from . import edgetpu_rules, gpu_rules, xnnpack_rules
 from .context import CUSTOM_CODE, FLEX_PREFIX, RUNTIME_CUSTOM_OPS, GraphView, OpContext
 from .gpu_rules import gpu_verdict
 from .grouping import factorize_rows, operator_matrices, option_groups, tensor_groups
+from .edgetpu_rules import edgetpu_verdict, mapped_part
+from .micro_rules import micro_verdict
 from .options import OPTION_LAYOUTS
+from .partitions import partition_caption
 from .quantization import quantization_scheme
 from .xnnpack_rules import xnnpack_verdict
 
 OPS_COLUMNS = [
     "subgraph", "index", "op", "version", "kind", "tf_op", "custom_code",
     "input_types", "output_types", "input_shapes", "output_shapes", "quantized",
-    "quant_scheme", "weights_quant", "activation", "xnnpack", "gpu", "notes",
-    "inputs", "outputs",
+    "quant_scheme", "weights_quant", "activation", "xnnpack", "gpu", "micro", "edgetpu",
+    "notes", "inputs", "outputs",
 ]
+# The verdict columns: every target, and those .ops has unless asked for others.
+TARGETS = ("xnnpack", "gpu", "micro", "edgetpu")
+ALWAYS_TARGETS = ("xnnpack", "gpu")  # the summary's blockers and partitions read them
+DEFAULT_TARGETS = ("xnnpack", "gpu", "micro")
+_TARGET_LABELS = {"xnnpack": "XNNPACK", "gpu": "GPU", "micro": "Micro", "edgetpu": "Edge TPU"}
 SUMMARY_COLUMNS = [
-    "op", "kind", "count", "blocker", "xnnpack", "gpu", "xnnpack_count", "gpu_count",
-    "quantized", "quant_scheme", "versions", "subgraphs", "notes",
+    "op", "kind", "count", "blocker", "xnnpack", "gpu", "micro", "edgetpu", "xnnpack_count",
+    "gpu_count", "micro_count", "edgetpu_count", "quantized", "quant_scheme", "versions",
+    "subgraphs", "notes",
 ]
 # Summary order: what stops the model from running at all comes first.
 _BLOCKERS = (
@@ -38,6 +47,15 @@ _BLOCKERS = (
     ("", 0),
 )
 _BLOCKER_RANK = dict(_BLOCKERS)
+# Where a Flex op can run at all. Sizes: TensorFlow's "Reduce LiteRT binary size" guide
+# (selective builds of tensorflow-lite-select-tf-ops.aar for its example models).
+FLEX_RUNTIME_NOTE = (
+    "needs the Select TF ops runtime (Flex delegate): on Android the "
+    "tensorflow-lite-select-tf-ops AAR (the prebuilt one carries every TensorFlow kernel; "
+    "a selective build with only this model's ops is about 1.7-2.3 MB per ABI), on iOS "
+    "the TensorFlowLiteSelectTfOps pod (linked with -force_load); not available on "
+    "microcontrollers (TFLite Micro), the GPU delegate or the Edge TPU, and neither "
+    "ai-edge-litert nor tf.lite.Interpreter installed here runs it")
 _TENSOR_NUMBER = re.compile(r"tensor (-?\d+)")
 _FUSED_ACTIVATION_OPS = frozenset(name for name, (_, fields) in OPTION_LAYOUTS.items()
                                   if "activation" in fields)
@@ -47,8 +65,7 @@ def _kind_note(ctx: OpContext) -> str:
     kind = ctx.kind
     code = ctx.op.custom_code
     if kind == "flex":
-        return (f"Flex op (TensorFlow op {code[len(FLEX_PREFIX):]}): needs the Select TF ops "
-                "runtime (the Flex delegate), which adds several MB to the app")
+        return f"Flex op (TensorFlow op {code[len(FLEX_PREFIX):]}): {FLEX_RUNTIME_NOTE}"
     if kind == "custom":
         if code in RUNTIME_CUSTOM_OPS:
             return f"custom op {code!r} ships with the standard TFLite runtime"
@@ -56,35 +73,95 @@ def _kind_note(ctx: OpContext) -> str:
     return ""
 
 
-def _verdict(ctx: OpContext) -> tuple:
+# A loop body with a matrix product and both gate non-linearities is a recurrent cell.
+_RECURRENT_BODY = ({"FULLY_CONNECTED", "BATCH_MATMUL"}, {"LOGISTIC"}, {"TANH"})
+RECURRENT_LOOP_NOTE = (
+    "a recurrent layer (LSTM/GRU) traced as a WHILE loop: it runs one time step at a "
+    "time on the CPU, with no GPU, XNNPACK or Edge TPU for the loop; with a fixed "
+    "sequence length, build the layer with unroll=True so the steps become plain ops "
+    "the delegates take")
+
+
+def _loop_note(ctx: OpContext) -> str:
+    """Why a WHILE op matters, when its body looks like an LSTM/GRU cell."""
+    body = ctx.options.get("body_subgraph_index", -1)
+    subgraphs = ctx.graph.model.subgraphs
+    if not 0 <= body < len(subgraphs):
+        return ""
+    names = {op.op for op in subgraphs[body].operators}
+    return RECURRENT_LOOP_NOTE if all(names & wanted for wanted in _RECURRENT_BODY) else ""
+
+
+def _verdict(ctx: OpContext, targets=TARGETS) -> tuple:
     kind = ctx.kind
     quantized, scheme, weights = quantization_scheme(ctx)
-    xnnpack_ok, xnnpack_reason = xnnpack_verdict(ctx, scheme)
-    gpu_ok, gpu_reason = gpu_verdict(ctx)
+    judged = {}
+    if "gpu" in targets:
+        judged["gpu"] = gpu_verdict(ctx)
+    if "xnnpack" in targets:
+        judged["xnnpack"] = xnnpack_verdict(ctx, scheme)
+    if "micro" in targets:
+        judged["micro"] = micro_verdict(ctx, scheme)
+    if "edgetpu" in targets:
+        judged["edgetpu"] = edgetpu_verdict(ctx)
     notes = [_kind_note(ctx)] if kind != "builtin" else []
-    if gpu_reason:
-        notes.append(f"GPU: {gpu_reason}")
-    if xnnpack_reason:
-        notes.append(f"XNNPACK: {xnnpack_reason}")
+    if ctx.name == "WHILE" and kind == "builtin":
+        notes += [note for note in (_loop_note(ctx),) if note]
+    for target, (_, reason) in judged.items():
+        # A Flex op's own note already says it has no runtime on the newer targets.
+        if reason and not (kind == "flex" and target in ("micro", "edgetpu")):
+            notes.append(f"{_TARGET_LABELS[target]}: {reason}")
     activation = ctx.activation if ctx.name in _FUSED_ACTIVATION_OPS else ""
-    return (kind, quantized, scheme, weights, xnnpack_ok, gpu_ok, "; ".join(notes),
-            activation)
+    ok = {target: verdict[0] for target, verdict in judged.items()}
+    return (kind, quantized, scheme, weights, ok.get("xnnpack"), ok.get("gpu"),
+            ok.get("micro"), ok.get("edgetpu"), "; ".join(notes), activation)
 
 
-def ops_table(model: ModelInfo) -> pd.DataFrame:
+def check_targets(targets) -> tuple:
+    """The verdict columns for ``targets``, in table order: XNNPACK and GPU always (the
+    runtime's own delegates), plus the device targets asked for (default: micro).
+
+    Raises
+    ------
+    ValueError
+        An unknown target (the message lists the valid ones).
+    """
+    if targets is None:
+        return DEFAULT_TARGETS
+    if isinstance(targets, str):
+        targets = targets.split(",")
+    try:
+        wanted = {str(t).strip().lower() for t in targets} - {""}
+    except TypeError:
+        raise TypeError(f"targets must be a list of names such as ['micro', 'edgetpu'], "
+                        f"got {type(targets).__name__}") from None
+    unknown = sorted(wanted - set(TARGETS))
+    if unknown:
+        raise ValueError(f"unknown target(s) {', '.join(map(repr, unknown))}: choose from "
+                         f"{', '.join(TARGETS)} (e.g. targets=['micro', 'edgetpu'])")
+    return tuple(t for t in TARGETS if t in wanted or t in ALWAYS_TARGETS)
+
+
+def ops_table(model: ModelInfo, targets=None) -> pd.DataFrame:
     """Build the per-operator support table of a model.
 
     Parameters
     ----------
     model : ModelInfo
         From :func:`tfl_jupyter.core.tflite_reader.read_model`.
+    targets : sequence of str or comma-separated str, optional
+        Device targets to judge besides XNNPACK and GPU (always judged): ``'micro'``
+        (TFLite Micro), ``'edgetpu'``. Default ``['micro']``: the Edge TPU takes only
+        8-bit models, so its notes would fill every row of a float model.
 
     Returns
     -------
     pandas.DataFrame
         One row per operator of every subgraph, in execution order, with the columns
-        of ``OPS_COLUMNS``: ``kind`` is builtin / flex / custom; ``xnnpack`` and ``gpu``
-        are True when that delegate will take the op, ``notes`` says why not;
+        of ``OPS_COLUMNS`` (the verdict columns of ``targets`` only): ``kind`` is builtin
+        / flex / custom; ``xnnpack`` and ``gpu`` are True when that delegate will take
+        the op, ``micro`` when TFLite Micro has a kernel for it, ``edgetpu`` when the
+        Edge TPU compiler maps it; ``notes`` says why not;
         ``quantized`` is True when the op computes in integer arithmetic, with the
         scheme in ``quant_scheme`` and per-tensor / per-channel weights in
         ``weights_quant``. Tuple columns hold one entry per input/output tensor.
@@ -92,19 +169,20 @@ def ops_table(model: ModelInfo) -> pd.DataFrame:
     gc_enabled = gc.isenabled()
     gc.disable()  # see read_model: many small acyclic objects
     try:
-        return _ops_table(model)
+        return _ops_table(model, check_targets(targets))
     finally:
         if gc_enabled:
             gc.enable()
 
 
-def _ops_table(model: ModelInfo) -> pd.DataFrame:
-    parts = [_subgraph_columns(model, graph) for graph in model.subgraphs]
+def _ops_table(model: ModelInfo, targets: tuple) -> pd.DataFrame:
+    names = [c for c in OPS_COLUMNS if c not in TARGETS or c in targets]
+    parts = [_subgraph_columns(model, graph, targets) for graph in model.subgraphs]
     if len(parts) == 1:
         columns = parts[0]
     else:
-        columns = {name: np.concatenate([part[name] for part in parts]) for name in OPS_COLUMNS}
-    return pd.DataFrame(columns, columns=OPS_COLUMNS)
+        columns = {name: np.concatenate([part[name] for part in parts]) for name in names}
+    return pd.DataFrame(columns, columns=names)
 
 
 def _objects(values: list) -> np.ndarray:
@@ -112,7 +190,7 @@ def _objects(values: list) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object]:
+def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo, targets: tuple) -> Dict[str, object]:
     ops = graph.operator_columns
     count = ops.count
     view = GraphView(model, graph)
@@ -130,11 +208,11 @@ def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object
     columns["version"] = columns["version"].astype(np.int64)
 
     groups, group_ops = factorize_rows(
-        _verdict_keys(model, graph, by_rank, templates, rows))
+        _verdict_keys(model, graph, by_rank, templates, rows, targets))
     verdicts = []
     numbered = {}  # group -> notes with tensor roles to fill in per operator
     for group, op in enumerate(group_ops.tolist()):
-        verdict = _verdict(OpContext(graph.operators[op], view))
+        verdict = _verdict(OpContext(graph.operators[op], view), targets)
         notes = verdict[_NOTES]
         if _TENSOR_NUMBER.search(notes):
             numbered[group] = _roles(notes, inputs[op] + outputs[op])
@@ -143,13 +221,33 @@ def _subgraph_columns(model: ModelInfo, graph: SubgraphInfo) -> Dict[str, object
         values = _objects([verdict[j] for verdict in verdicts])[groups]
         columns[name] = values.astype(bool) if name in _BOOL_COLUMNS else values
     if numbered:
-        _number_notes(columns, numbered, groups, graph, view, inputs, outputs)
+        _number_notes(columns, numbered, groups, graph, view, inputs, outputs, targets)
+    if "edgetpu" in targets:
+        _edgetpu_mapped_part(columns, graph.index)
     columns["inputs"], columns["outputs"] = _objects(inputs), _objects(outputs)
     return columns
 
 
+def _edgetpu_mapped_part(columns: Dict[str, object], subgraph: int) -> None:
+    """The compiler maps one part of the main graph: after the first op it cannot map,
+    supported ops run on the CPU too; other subgraphs (loop bodies) run there."""
+    supported = columns["edgetpu"]
+    if subgraph == 0:
+        mapped, cut = mapped_part(columns["op"].tolist(), supported,
+                                  columns["input_types"].tolist(),
+                                  columns["output_types"].tolist())
+        why = (f"Edge TPU: after {columns['op'][cut]} (op {cut}), the first op the compiler "
+               "cannot map, everything runs on the CPU") if cut >= 0 else ""
+    else:
+        mapped, why = np.zeros_like(supported), "Edge TPU: only the main graph is compiled"
+    notes = columns["notes"]
+    for op in np.flatnonzero(supported & ~mapped).tolist():
+        notes[op] = f"{notes[op]}; {why}" if notes[op] else why
+    columns["edgetpu"] = mapped
+
+
 def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, by_rank: np.ndarray,
-                  templates: np.ndarray, rows: list) -> np.ndarray:
+                  templates: np.ndarray, rows: list, targets: tuple) -> np.ndarray:
     """One row per operator of everything its verdict depends on: equal rows, equal
     verdicts (up to the tensor numbers in the notes, see _roles). ``by_rank`` is the
     operator matrix of tensors grouped by rank; ``templates`` by exact shapes."""
@@ -165,12 +263,16 @@ def _verdict_keys(model: ModelInfo, graph: SubgraphInfo, by_rank: np.ndarray,
         if row[0] in _SHAPE_FACTS else -1 for row in rows] or [-1])
     by_value = np.full(ops.count, -1)
     values: Dict[tuple, int] = {}
-    for op in np.flatnonzero(ops_named(xnnpack_rules.VALUE_DEPENDENT)).tolist():
+    edgetpu = "edgetpu" in targets
+    by_value_ops = xnnpack_rules.VALUE_DEPENDENT | (edgetpu_rules.VALUE_DEPENDENT if edgetpu
+                                                    else frozenset())
+    exact_shapes = _EXACT_SHAPES | (edgetpu_rules.EXACT_SHAPES if edgetpu else frozenset())
+    for op in np.flatnonzero(ops_named(by_value_ops)).tolist():
         key = tuple(_small_constant(model, graph, i) for i in ops.inputs.item(op))
         by_value[op] = values.setdefault(key, len(values))
     return np.column_stack([
         by_rank,
-        np.where(ops_named(_EXACT_SHAPES), templates, -1), template_facts[templates],
+        np.where(ops_named(exact_shapes), templates, -1), template_facts[templates],
         np.where(ops_named(_CONTEXT_DEPENDENT), np.arange(ops.count), -1), by_value])
 
 
@@ -188,9 +290,9 @@ _TEMPLATE_COLUMNS = ("op", "version", "tf_op", "custom_code", "input_types", "ou
                      "input_shapes", "output_shapes")
 # ... and those the rules decide, in _verdict's order.
 _VERDICT_COLUMNS = ("kind", "quantized", "quant_scheme", "weights_quant", "xnnpack", "gpu",
-                    "notes", "activation")
+                    "micro", "edgetpu", "notes", "activation")
 _NOTES = _VERDICT_COLUMNS.index("notes")
-_BOOL_COLUMNS = frozenset({"quantized", "xnnpack", "gpu"})
+_BOOL_COLUMNS = frozenset({"quantized", "xnnpack", "gpu", "micro", "edgetpu"})
 _EXACT_SHAPES = gpu_rules.EXACT_SHAPES | xnnpack_rules.EXACT_SHAPES
 _SHAPE_FACTS = gpu_rules.SHAPE_FACTS
 _CONTEXT_DEPENDENT = gpu_rules.CONTEXT_DEPENDENT | xnnpack_rules.CONTEXT_DEPENDENT
@@ -239,12 +341,12 @@ def _roles(notes: str, tensors: tuple):
     return parts
 
 
-def _number_notes(columns, numbered, groups, graph, view, inputs, outputs) -> None:
+def _number_notes(columns, numbered, groups, graph, view, inputs, outputs, targets) -> None:
     notes = columns["notes"]
     for op in np.flatnonzero(np.isin(groups, list(numbered))).tolist():
         parts = numbered[int(groups[op])]
         if parts is None:
-            verdict = _verdict(OpContext(graph.operators[op], view))
+            verdict = _verdict(OpContext(graph.operators[op], view), targets)
             for j, name in enumerate(_VERDICT_COLUMNS):
                 columns[name][op] = verdict[j]
             continue
@@ -293,38 +395,47 @@ def op_summary(ops: pd.DataFrame) -> pd.DataFrame:
         One row per (op, kind) with ``count``, ``blocker`` (what keeps this op type
         from running everywhere: 'needs custom kernel', 'needs Flex runtime',
         'no delegate', 'partly delegated', 'not on GPU', 'not on XNNPACK' or ''),
-        ``xnnpack``/``gpu`` (True when every instance is delegated), how many
-        instances are, the quantization schemes, op versions, subgraphs, and the
-        distinct reasons in ``notes``. Sorted by blocker severity, then count.
+        one column per target of the table (``xnnpack``, ``gpu``, ``micro``,
+        ``edgetpu``: True when every instance runs there) with ``<target>_count`` (how
+        many do), the quantization schemes, op versions, subgraphs, and the distinct
+        reasons in ``notes``. Sorted by blocker severity, then count.
+        ``attrs["caption"]`` says how many partitions the GPU and XNNPACK delegates
+        cut the main subgraph into, and which ops split them (see :func:`partitions`).
     """
+    targets = [t for t in TARGETS if t in ops.columns]
     groups: Dict[tuple, dict] = {}
     for row in ops[["op", "kind", "custom_code", "version", "subgraph", "quantized",
-                    "quant_scheme", "xnnpack", "gpu", "notes"]].itertuples(index=False):
+                    "quant_scheme", "notes"] + targets].itertuples(index=False):
         key = (row.op, row.kind)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"custom_code": row.custom_code, "count": 0, "x": 0, "g": 0,
-                               "q": 0, "schemes": {}, "versions": set(), "subgraphs": set(),
-                               "notes": {}}
+            g = groups[key] = {"custom_code": row.custom_code, "count": 0, "q": 0,
+                               "schemes": {}, "versions": set(), "subgraphs": set(),
+                               "notes": {}, **{t: 0 for t in targets}}
         g["count"] += 1
-        g["x"] += bool(row.xnnpack)
-        g["g"] += bool(row.gpu)
+        for t in targets:
+            g[t] += bool(getattr(row, t))
         g["q"] += bool(row.quantized)
         g["schemes"][row.quant_scheme] = None
         g["versions"].add(int(row.version))
         g["subgraphs"].add(int(row.subgraph))
         for note in row.notes.split("; ") if row.notes else ():
             g["notes"][_TENSOR_NUMBER.sub("tensor", note)] = None
+    columns = [c for c in SUMMARY_COLUMNS
+               if c.replace("_count", "") not in TARGETS or c.replace("_count", "") in targets]
     rows = []
     for (op, kind), g in groups.items():
         count = g["count"]
-        blocker = _blocker(kind, g["custom_code"], count, g["x"], g["g"])
         quantized = "all" if g["q"] == count else ("none" if g["q"] == 0 else "some")
-        rows.append((op, kind, count, blocker, g["x"] == count, g["g"] == count, g["x"],
-                     g["g"], quantized, ", ".join(s for s in g["schemes"] if s),
-                     tuple(sorted(g["versions"])), tuple(sorted(g["subgraphs"])),
-                     _join_notes(list(g["notes"]))))
+        rows.append((op, kind, count, _blocker(kind, g["custom_code"], count, g["xnnpack"],
+                                               g["gpu"]))
+                    + tuple(g[t] == count for t in targets) + tuple(g[t] for t in targets)
+                    + (quantized, ", ".join(s for s in g["schemes"] if s),
+                       tuple(sorted(g["versions"])), tuple(sorted(g["subgraphs"])),
+                       _join_notes(list(g["notes"]))))
     rows.sort(key=lambda r: (-_BLOCKER_RANK[r[3]], -r[2], r[0]))
-    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return frame.astype({"count": "int64", "xnnpack": bool, "gpu": bool,
-                         "xnnpack_count": "int64", "gpu_count": "int64"})
+    frame = pd.DataFrame(rows, columns=columns).astype(
+        {"count": "int64", **{t: bool for t in targets},
+         **{f"{t}_count": "int64" for t in targets}})
+    frame.attrs["caption"] = partition_caption(ops)
+    return frame

@@ -42,7 +42,7 @@ def convert_in_worker(
     started = time.perf_counter()
     POOL.warm_up()  # the worker imports TensorFlow while this process exports the model
     log_parts: list = []
-    portable = make_portable(source, log_parts, deadline)
+    portable = make_portable(source, log_parts, deadline, settings)
     if portable is None:
         return None
     dataset = settings.representative_dataset if settings.uses_representative_dataset else None

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..capture import run_captured
+from ..settings import ConversionSettings
+from ..shapes import export_at_shapes, resolve_shapes
 from ..sources import ModelSource
 from .process import NO_DEADLINE, Deadline
 from .fingerprints import concrete_function_fingerprint, directory_fingerprint, keras_model_fingerprint
@@ -30,6 +32,7 @@ class PortableSource:
     input_order: Optional[tuple]  # positional input names, when the source had an order
     fingerprint: str
     exported: bool  # made by us from an in-memory model
+    shapes_fixed: bool = False  # exported at the settings' fixed input shapes
 
     def as_source(self, description: str) -> ModelSource:
         """The ModelSource the worker resolves this into."""
@@ -40,6 +43,7 @@ class PortableSource:
             signature_keys=self.signature_keys,
             tags=self.tags,
             input_order=self.input_order,
+            shapes_fixed=self.shapes_fixed,
         )
 
 
@@ -135,7 +139,8 @@ class _Export:
 EXPORTS = ExportCache()
 
 
-def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_DEADLINE) -> Optional[PortableSource]:
+def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_DEADLINE,
+                  settings: Optional[ConversionSettings] = None) -> Optional[PortableSource]:
     """Return a SavedModel for ``source``, or None where only in-process conversion can work.
 
     Parameters
@@ -146,6 +151,9 @@ def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_
         What the export printed is appended here.
     deadline : Deadline
         When the caller's timeout runs out (the export counts against it).
+    settings : ConversionSettings, optional
+        With fixed input shapes, an in-memory model is exported at those shapes (a
+        SavedModel directory is signed again by the worker, which loads it anyway).
     """
     if source.kind == "saved_model":
         path = os.path.abspath(source.path)  # the worker's working folder may differ from ours
@@ -158,55 +166,15 @@ def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_
             exported=False,
         )
     if source.kind == "keras":
-        model = source.obj
-        fingerprint = "keras:" + keras_model_fingerprint(model)
-        specs = source.input_specs() or []
-        folder = EXPORTS.directory(fingerprint, functools.partial(_export_keras, model), log_parts, deadline)
-        return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
-    if source.kind == "concrete_functions" and len(source.obj) == 1:
-        function = source.obj[0]
-        fingerprint = "function:" + concrete_function_fingerprint(function)
-        specs = source.input_specs() or []
-        folder = EXPORTS.directory(
-            fingerprint, functools.partial(_save_function, function, source.trackable), log_parts, deadline
-        )
-        return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True)
-    return None
-
-
-def _export_keras(model, path: str) -> None:
-    """Export the way ``TFLiteConverter.from_keras_model`` does: ``__call__`` with training off."""
-    import keras
-
-    if not model.inputs:  # a subclassed model: let Keras find its input signature
-        model.export(path, verbose=False)
-        return
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    # The call takes its inputs in the structure the model was built with: one tensor, a
-    # list, or a dict by name.
-    signature = [keras.tree.map_structure(_tensor_spec, model.input)]
-    archive.add_endpoint("serving_default", functools.partial(model.__call__, training=False), signature)
-    archive.write_out(path, options=_keep_source_locations(), verbose=False)
-
-
-def _tensor_spec(keras_tensor):
-    import tensorflow as tf
-
-    return tf.TensorSpec(keras_tensor.shape, dtype=keras_tensor.dtype, name=keras_tensor.name.split(":")[0])
-
-
-def _save_function(function, trackable, path: str) -> None:
-    import tensorflow as tf
-
-    owner = trackable if isinstance(trackable, tf.Module) else tf.Module()
-    if owner is not trackable:
-        owner.function = trackable  # tracks the variables the function captures
-    tf.saved_model.save(owner, path, signatures={"serving_default": function}, options=_keep_source_locations())
-
-
-def _keep_source_locations():
-    """Save debug info, so converter errors still point at the user's own lines."""
-    import tensorflow as tf
-
-    return tf.saved_model.SaveOptions(save_debug_info=True)
+        fingerprint = "keras:" + keras_model_fingerprint(source.obj)
+    elif source.kind == "concrete_functions" and len(source.obj) == 1:
+        fingerprint = "function:" + concrete_function_fingerprint(source.obj[0])
+    else:
+        return None
+    shapes = resolve_shapes(source, settings) if settings is not None and settings.fixes_shapes else None
+    if shapes:
+        fingerprint += ":shapes:" + repr(shapes)
+    specs = source.input_specs() or []
+    folder = EXPORTS.directory(fingerprint, functools.partial(export_at_shapes, source, shapes), log_parts, deadline)
+    return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True,
+                          shapes_fixed=shapes is not None)

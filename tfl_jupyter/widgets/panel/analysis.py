@@ -9,11 +9,24 @@ from __future__ import annotations
 from typing import List, Optional
 
 from . import jobs
+from .checks import measure_inputs
+from .namespace import NotFound
 from .history import OK, HistoryEntry, key_metrics
+
+
+_UNRESOLVED = object()
 
 
 class ResultActions:
     """The Compare and Layers tabs' buttons, as methods (``panel.measure()`` ...)."""
+
+    def _measure_inputs(self) -> tuple:
+        """The form's comparison samples and labels, or (_UNRESOLVED, None) after saying why not."""
+        try:
+            return measure_inputs(self.form.shown(), self.namespace)
+        except (NotFound, ValueError, TypeError) as exc:
+            self.actions.say(str(exc), "warn")
+            return _UNRESOLVED, None
 
     def measure(self) -> bool:
         """Compare the shown conversion with the float model (the Compare tab's button)."""
@@ -21,9 +34,12 @@ class ResultActions:
         if entry is None:
             return False
         samples = self.form.measure_samples.value
+        on, labels = self._measure_inputs()
+        if on is _UNRESOLVED:
+            return False
 
         def work(task):
-            return jobs.measure(entry.result, samples)
+            return jobs.measure(entry.result, samples, on, labels)
 
         def done(value, error):
             comparison, problem = value if error is None else (None, jobs.describe_failure(error, self.task.elapsed)[1])
@@ -40,11 +56,14 @@ class ResultActions:
         if entry is None:
             return False
         samples = self.form.measure_samples.value
+        on, labels = self._measure_inputs()
+        if on is _UNRESOLVED:
+            return False
 
         def work(task):
             if entry.comparison is None:
                 task.phase = "measuring"
-                entry.comparison, entry.compare_error = jobs.measure(entry.result, samples)
+                entry.comparison, entry.compare_error = jobs.measure(entry.result, samples, on, labels)
                 entry.metrics = key_metrics(entry.comparison)
                 if entry.comparison is None:
                     return None, entry.compare_error

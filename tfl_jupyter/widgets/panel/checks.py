@@ -30,6 +30,8 @@ _FIELD_WORDS = (
     ("timeout", "timeout"),
     ("signature_keys", "signature_keys"),
     ("tags", "tags"),
+    ("input_shapes", "input_shapes"),
+    ("batch_size", "input_shapes"),
 )
 
 
@@ -67,6 +69,8 @@ class Request:
     source_id: Optional[int] = None
     measure: bool = True
     measure_samples: int = 64
+    compare_samples: Any = None  # what to measure on (None: the calibration data)
+    labels: Any = None  # with them, the comparison has task accuracy
     uses_dataset: bool = False
 
     @property
@@ -98,7 +102,8 @@ def build_request(shown: Dict[str, Any], namespace: Namespace, *, live: bool = F
     """
     request = Request(source_text=shown["source"], dataset_text=shown["dataset"],
                       measure=shown["measure"], measure_samples=shown["measure_samples"])
-    steps = ((_resolve_source, {"source"}), (_resolve_dataset, {"dataset"}), (_resolve_settings, None))
+    steps = ((_resolve_source, {"source"}), (_resolve_dataset, {"dataset"}), (_resolve_settings, None),
+             (_resolve_measure, {"measure"}))
     for step, fields in steps:
         try:
             step(request, shown, namespace, live)
@@ -140,6 +145,25 @@ def _resolve_dataset(request: Request, shown: Dict[str, Any], namespace: Namespa
         request.dataset_description = _LATER if dataset is DEFERRED else describe(dataset)
 
 
+def _resolve_measure(request: Request, shown: Dict[str, Any], namespace: Namespace, live: bool) -> None:
+    request.compare_samples, request.labels = measure_inputs(shown, namespace, live=live)
+
+
+def measure_inputs(shown: Dict[str, Any], namespace: Namespace, *, live: bool = False) -> tuple:
+    """(comparison samples or None, labels or None) named in the form's Error check row.
+
+    Raises
+    ------
+    NotFound
+        A name that is not defined; the message names the fix.
+    """
+    values = []
+    for field, what in (("compare_samples", "comparison samples"), ("labels", "labels")):
+        text = shown.get(field, "")
+        values.append(namespace.lookup(text, what, calls=not live)[0] if text else None)
+    return tuple(values)
+
+
 def _resolve_settings(request: Request, shown: Dict[str, Any], namespace: Namespace, live: bool) -> None:
     request.kwargs.update(_settings_kwargs(shown))
     kwargs = request.kwargs
@@ -167,6 +191,8 @@ def _settings_kwargs(shown: Dict[str, Any]) -> Dict[str, Any]:
     kwargs["experimental_new_converter"] = shown["experimental_new_converter"]
     kwargs["signature_keys"] = _comma_list(shown["signature_keys"])
     kwargs["tags"] = _comma_list(shown["tags"])
+    kwargs["input_shapes"] = shown["input_shapes"] or None
+    kwargs["batch_size"] = _batch_size(shown["batch_size"])
     kwargs["output_file"] = shown["output_file"] or None
     kwargs["in_process"] = shown["in_process"]
     kwargs["timeout"] = _timeout(shown["timeout"])
@@ -214,6 +240,16 @@ def _timeout(text: str) -> Optional[float]:
     if value <= 0:
         raise _FieldError("timeout must be more than 0 seconds (or empty for none)", "timeout")
     return value
+
+
+def _batch_size(text: str) -> Optional[int]:
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise _FieldError(f"batch size must be a whole number such as 1, got {text!r} (or empty to keep it dynamic)",
+                          "input_shapes") from None
 
 
 def _comma_list(text: str) -> Optional[List[str]]:

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import ipywidgets as w
 
-from ...core.settings import IO_TYPES, OPS_SETS, OPTIMIZATIONS, PRESETS, SUPPORTED_TYPES, io_type_name, names
+from ...core.settings import IO_TYPES, OPS_SETS, OPTIMIZATIONS, PRESETS, SUPPORTED_TYPES, io_type_name, names, shapes_text
 from . import presets
 from .util import close_tree
 
@@ -78,6 +78,9 @@ class SettingsForm:
                                                      layout=w.Layout(width="auto"))
         self.signature_keys = w.Text(placeholder="serving_default,other (SavedModel only)", layout=_FULL)
         self.tags = w.Text(placeholder="serve (SavedModel only)", layout=_FULL)
+        self.input_shapes = w.Text(placeholder="as the model says; or 1,16,6 or seq=1,16,6:mask=1,8",
+                                   layout=w.Layout(flex="1 1 auto"))
+        self.batch_size = w.Text(placeholder="batch size", layout=w.Layout(width="7em"))
         self.output_file = w.Text(placeholder="also write the .tflite here (optional)", layout=_FULL)
         self.timeout = w.Text(placeholder="seconds (optional)", layout=w.Layout(width="12em"))
         self.in_process = w.Checkbox(False, description="convert in the kernel's process (no worker)", indent=False,
@@ -87,6 +90,12 @@ class SettingsForm:
         self.measure = w.Checkbox(True, description="measure the error after each conversion, on", indent=False,
                                   layout=w.Layout(width="auto"))
         self.measure_samples = w.BoundedIntText(64, min=1, max=100000, layout=w.Layout(width="6em"))
+        self.compare_samples = w.Combobox(placeholder="of the calibration data", ensure_option=False,
+                                          layout=w.Layout(flex="1 1 auto", min_width="8em"))
+        self.compare_samples.add_class("tfl-compare-samples")
+        self.labels = w.Combobox(placeholder="labels (optional): accuracy", ensure_option=False,
+                                 layout=w.Layout(flex="1 1 auto", min_width="8em"))
+        self.labels.add_class("tfl-labels")
         self._preset = "none"
         self._filling = False
         self._listeners: List[Callable[[], None]] = []
@@ -114,11 +123,15 @@ class SettingsForm:
             "experimental_new_converter": _row("Converter", self.experimental_new_converter),
             "signature_keys": _row("Signature keys", self.signature_keys, css="tfl-row-signatures"),
             "tags": _row("Tags", self.tags),
+            "input_shapes": _row("Input shapes", self.input_shapes, self.batch_size, css="tfl-row-shapes",
+                                 tooltip="input_shapes / batch_size: trace the model at fixed shapes (recurrent layers need it)"),
             "output_file": _row("Output file", self.output_file, css="tfl-row-output"),
             "timeout": _row("Timeout", self.timeout, self.in_process, css="tfl-row-timeout"),
             "attrs": _row("Other attributes", self.attrs, css="tfl-row-attrs"),
             "measure": _row("Error check", self.measure, self.measure_samples, w.HTML("&nbsp;samples"),
-                            css="tfl-row-measure"),
+                            self.compare_samples, w.HTML("&nbsp;Labels"), self.labels, css="tfl-row-measure",
+                            tooltip="compare on these samples (default: the calibration data); with labels, "
+                                    "task accuracy for the float and the converted model"),
         }
 
     def _layout(self) -> w.VBox:
@@ -129,9 +142,9 @@ class SettingsForm:
         main = w.GridBox([left, right], layout=w.Layout(
             grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))", grid_gap="0 1.5em", width="100%"))
         advanced = w.VBox([rows[k] for k in ("optimizations", "experimental_new_converter", "signature_keys", "tags",
-                                              "output_file", "timeout", "attrs", "measure")])
+                                              "input_shapes", "output_file", "timeout", "attrs", "measure")])
         self.advanced = w.Accordion([advanced], selected_index=None, layout=w.Layout(width="100%"))
-        self.advanced.set_title(0, "Advanced: optimizations, SavedModel signatures, output file, timeout, other attributes")
+        self.advanced.set_title(0, "Advanced: optimizations, SavedModel signatures, input shapes, output file, timeout, other attributes")
         self.advanced.add_class("tfl-advanced")
         return w.VBox([main, self.advanced], layout=w.Layout(width="100%"))
 
@@ -141,7 +154,8 @@ class SettingsForm:
             self.source, self.quantize, self.dataset, *self.supported_ops.values(), *self.supported_types.values(),
             self.inference_input_type, self.inference_output_type, self.allow_custom_ops,
             *self.optimizations.values(), self.experimental_new_converter, self.signature_keys, self.tags,
-            self.output_file, self.timeout, self.in_process, self.attrs, self.measure, self.measure_samples,
+            self.input_shapes, self.batch_size, self.output_file, self.timeout, self.in_process, self.attrs, self.measure, self.measure_samples,
+            self.compare_samples, self.labels,
         ]
 
     # -- values -----------------------------------------------------------------------------
@@ -165,12 +179,16 @@ class SettingsForm:
             "experimental_new_converter": self.experimental_new_converter.value,
             "signature_keys": self.signature_keys.value.strip(),
             "tags": self.tags.value.strip(),
+            "input_shapes": self.input_shapes.value.strip(),
+            "batch_size": self.batch_size.value.strip(),
             "output_file": self.output_file.value.strip(),
             "timeout": self.timeout.value.strip(),
             "in_process": self.in_process.value,
             "attrs": self.attrs.value,
             "measure": self.measure.value,
             "measure_samples": self.measure_samples.value,
+            "compare_samples": self.compare_samples.value.strip(),
+            "labels": self.labels.value.strip(),
         }
 
     def set(self, **values: Any) -> None:
@@ -192,7 +210,8 @@ class SettingsForm:
             value = io_type_name(values.pop(field, None), field)
             if value is not None:
                 getattr(self, field).value = value
-        texts = {"source": self.source, "dataset": self.dataset, "output_file": self.output_file}
+        texts = {"source": self.source, "dataset": self.dataset, "output_file": self.output_file,
+                 "compare_samples": self.compare_samples, "labels": self.labels}
         for field, control in texts.items():
             if values.get(field) is not None:
                 control.value = str(values[field])
@@ -204,6 +223,12 @@ class SettingsForm:
         if values.get("timeout") is not None:
             self.timeout.value = f"{values['timeout']:g}"
         values.pop("timeout", None)
+        if values.get("input_shapes") is not None:
+            self.input_shapes.value = shapes_text(values["input_shapes"])
+        if values.get("batch_size") is not None:
+            self.batch_size.value = str(values["batch_size"])
+        values.pop("input_shapes", None)
+        values.pop("batch_size", None)
         for field in ("allow_custom_ops", "experimental_new_converter", "in_process", "measure"):
             if field in values:
                 getattr(self, field).value = bool(values.pop(field))
@@ -222,7 +247,7 @@ class SettingsForm:
                 row.add_class("tfl-conflict")
             else:
                 row.remove_class("tfl-conflict")
-        if fields & {"optimizations", "signature_keys", "tags", "output_file", "timeout", "attrs"}:
+        if fields & {"optimizations", "signature_keys", "tags", "input_shapes", "output_file", "timeout", "attrs"}:
             self.advanced.selected_index = 0
 
     # -- presets ----------------------------------------------------------------------------

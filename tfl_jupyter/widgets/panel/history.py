@@ -31,7 +31,8 @@ class HistoryEntry:
     comparison : object or None
         What ``result.compare()`` returned, when the error was measured.
     metrics : dict
-        Worst value over the outputs of each of :data:`KEY_METRICS` that was measured.
+        Worst value over the outputs of each of :data:`KEY_METRICS` that was measured, and
+        ``accuracy`` when labels were given.
     message : str
         Why it failed or was cancelled; notes otherwise.
     error : BaseException or None
@@ -67,8 +68,10 @@ class HistoryEntry:
 
     @property
     def metric_text(self) -> str:
-        """``"SQNR 31.2 dB, top-1 98%"``, or ``""`` when not measured."""
+        """``"accuracy 95.4%, SQNR 31.2 dB, top-1 98%"`` (accuracy when labels were given), or ``""`` when not measured."""
         parts = []
+        if "accuracy" in self.metrics:
+            parts.append(f"accuracy {self.metrics['accuracy']:.1%}")
         if "sqnr_db" in self.metrics:
             parts.append(f"SQNR {self.metrics['sqnr_db']:.1f} dB")
         if "top1_agreement" in self.metrics:
@@ -91,11 +94,16 @@ class HistoryEntry:
 
 
 def key_metrics(comparison) -> Dict[str, float]:
-    """The worst value over the outputs of each key metric in ``comparison.summary``."""
+    """The worst value over the outputs of each key metric in ``comparison.summary``, and the
+    converted model's ``accuracy`` when the comparison had labels."""
     summary = getattr(comparison, "summary", None)
     if summary is None:
         return {}
     values = {}
+    task = getattr(comparison, "task_metrics", None)
+    accuracy = [c for c in getattr(task, "columns", ()) if str(c).rpartition("/")[2] == "accuracy"]
+    if accuracy:
+        values["accuracy"] = float(task.loc["converted", accuracy].min())
     for column, higher_is_better in KEY_METRICS.items():
         if column in summary.columns:
             series = summary[column].astype(float).dropna()

@@ -24,10 +24,10 @@ def convert(request: Request, on_sample) -> Any:
     return tj_convert(request.source, on_sample=on_sample, **request.kwargs)
 
 
-def measure(result, samples: int) -> Tuple[Any, str]:
-    """``result.compare(n=samples)``, or (None, why not)."""
+def measure(result, samples: int, on: Any = None, labels: Any = None) -> Tuple[Any, str]:
+    """``result.compare(on, n=samples, labels=labels)``, or (None, why not)."""
     try:
-        return _call(result.compare, n=samples), ""
+        return _call(result.compare, samples=on, n=samples, labels=labels), ""
     except NotImplementedError as exc:
         return None, f"Comparison is not available in this installation ({exc})."
     except ConversionCancelled:

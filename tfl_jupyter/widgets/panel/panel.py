@@ -121,6 +121,7 @@ class Panel(ResultActions):
         """Look for models and datasets in the notebook again, and check the settings."""
         self.form.source.options = tuple(self.namespace.models())
         self.form.dataset.options = tuple(self.namespace.datasets())
+        self.form.compare_samples.options = self.form.labels.options = self.form.dataset.options
         if not self.form.source.value and len(self.form.source.options) == 1:
             self.form.source.value = self.form.source.options[0]
         return self.check()
@@ -205,13 +206,15 @@ class Panel(ResultActions):
 
         Parameters
         ----------
-        name : {"flex", "custom", "resource_variables"}
+        name : {"flex", "custom", "resource_variables", "batch_size"}
         """
         if name == "flex":
             for ops_set in _FLEX_OPS:
                 self.form.supported_ops[ops_set].value = True
         elif name == "custom":
             self.form.allow_custom_ops.value = True
+        elif name == "batch_size":
+            self.form.batch_size.value = "1"
         elif name == "resource_variables":
             lines = [line for line in self.form.attrs.value.splitlines()
                      if line.strip() and not line.strip().startswith("experimental_enable_resource_variables")]
@@ -295,7 +298,7 @@ class Panel(ResultActions):
         comparison, problem = None, ""
         if request.measure and not task.cancelled:
             task.phase = "measuring"
-            comparison, problem = jobs.measure(result, request.measure_samples)
+            comparison, problem = jobs.measure(result, request.measure_samples, request.compare_samples, request.labels)
         return result, comparison, problem
 
     def _conversion_done(self, request: Request, value, error) -> None:
@@ -372,6 +375,7 @@ class Panel(ResultActions):
             return
         self.form.source.options = tuple(self.namespace.models())
         self.form.dataset.options = tuple(self.namespace.datasets())
+        self.form.compare_samples.options = self.form.labels.options = self.form.dataset.options
         self._checker.trigger()
 
     def _ensure_open(self) -> None:

@@ -1,14 +1,24 @@
-"""Run the panel's work off the kernel's main thread, with elapsed time, sample counts and Cancel."""
+"""Run the panel's work off the kernel's main thread, with elapsed time, sample counts and Cancel.
+
+Work still running when the interpreter exits is cancelled and waited for (:func:`stop_all`).
+"""
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from typing import Any, Callable, Optional
 
 from ...core.worker.pool import POOL
 
 TICK_S = 0.25
+# How long exit waits for running work. Work in a worker process stops at once; work in this
+# process (exporting a Keras model, measuring the error) runs to its end.
+EXIT_WAIT_S = 30.0
+
+_TASKS: "weakref.WeakSet[BackgroundTask]" = weakref.WeakSet()
 
 
 class Busy(RuntimeError):
@@ -36,6 +46,7 @@ class BackgroundTask:
         self.samples = 0
         self.total_samples: Optional[int] = None
         self.phase = ""
+        _TASKS.add(self)
 
     @property
     def running(self) -> bool:
@@ -116,3 +127,31 @@ class BackgroundTask:
                 on_tick(self)
             except Exception:  # a display hiccup must not stop the ticker
                 pass
+
+
+def stop_all(timeout: float = EXIT_WAIT_S) -> bool:
+    """Cancel all running work and wait for it to end; called once as the interpreter exits.
+
+    The work threads are daemons, so Python does not wait for them; left running, one that is
+    inside native code (a Keras export, a TensorFlow call, the LiteRT interpreter) when Python
+    finalizes is ended by CPython from inside a C++ frame, and the process aborts with
+    ``terminate called without an active exception``.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds to wait at most, for all the work together.
+
+    Returns
+    -------
+    bool
+        Whether every piece of work ended in time.
+    """
+    deadline = time.monotonic() + timeout
+    running = [task for task in list(_TASKS) if task.cancel()]
+    return all([task.wait(max(0.0, deadline - time.monotonic())) for task in running])
+
+
+# threading's exit hooks run as shutdown begins, before atexit's: the conversion worker (which
+# an atexit hook stops) is still there to hear the cancel. The fallback is for Pythons without it.
+getattr(threading, "_register_atexit", atexit.register)(stop_all)

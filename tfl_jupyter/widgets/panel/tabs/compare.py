@@ -56,12 +56,16 @@ class CompareView:
 
 
 def comparison_html(entry: HistoryEntry, comparison) -> str:
-    """Heading, notes and the per-output metric table of ``comparison``."""
+    """Heading, the task metrics (with labels), calibration warnings, notes and the per-output metric table."""
     n = getattr(comparison, "n_samples", "?")
     reference = escape(str(getattr(comparison, "reference", "the source model")))
     notes = "".join(f"<li>{escape(str(note))}</li>" for note in getattr(comparison, "notes", []))
+    task = getattr(comparison, "task_metrics", None)
+    warnings = getattr(getattr(comparison, "calibration", None), "warnings", [])
     return (f"<div><b>#{entry.number} {escape(entry.settings.get('quantize', ''))} .tflite vs {reference}</b>"
             f" &middot; {n} samples</div>"
+            + (frame_table(task, index=True, css="tfl-task") if task is not None else "")
+            + "".join(message(f"calibration: {warning}", "warn") for warning in warnings)
             + frame_table(comparison.summary, METRIC_COLUMNS, index=True, css="tfl-metrics")
             + (f"<ul class='tfl-notes'>{notes}</ul>" if notes else ""))
 

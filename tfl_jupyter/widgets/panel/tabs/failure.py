@@ -7,7 +7,7 @@ from typing import Callable, Dict, Tuple
 
 import ipywidgets as w
 
-from ....core.errors import ConversionError
+from ....core.errors import STATIC_SHAPES_REASON, ConversionError
 from ..history import CANCELLED, HistoryEntry
 from ..util import frame_table, message
 
@@ -50,8 +50,11 @@ class FailureView:
             self.html.value = message(f"Conversion #{entry.number} failed: {entry.message}", "error") + (
                 f"<details><summary>converter log</summary><pre>{escape(error.log[-4000:])}</pre></details>"
                 if isinstance(error, ConversionError) and error.log else "")
-        codes = {e.error_code for e in error.errors} if isinstance(error, ConversionError) else set()
-        self._set_buttons({FIXES[c][0]: FIXES[c][1] for c in sorted(codes) if c in FIXES})
+        records = error.errors if isinstance(error, ConversionError) else []
+        fixes = {"batch_size": "Fix the batch size and convert again"} if any(
+            e.reason == STATIC_SHAPES_REASON for e in records) else {}  # first: Flex is the costly fix
+        codes = {e.error_code for e in records}
+        self._set_buttons({**fixes, **{FIXES[c][0]: FIXES[c][1] for c in sorted(codes) if c in FIXES}})
 
     def clear(self) -> None:
         """Show nothing."""

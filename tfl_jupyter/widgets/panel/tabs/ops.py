@@ -9,8 +9,8 @@ from ....core.op_support.context import RUNTIME_CUSTOM_OPS
 from ..history import OK, HistoryEntry
 from ..util import frame_table, message
 
-SUMMARY_COLUMNS = ("op", "kind", "count", "blocker", "xnnpack", "gpu", "quantized", "quant_scheme", "notes")
-OPS_COLUMNS = ("index", "op", "kind", "tf_op", "input_types", "output_types", "quantized", "xnnpack", "gpu", "notes")
+SUMMARY_COLUMNS = ("op", "kind", "count", "blocker", "xnnpack", "gpu", "micro", "quantized", "quant_scheme", "notes")
+OPS_COLUMNS = ("index", "op", "kind", "tf_op", "input_types", "output_types", "quantized", "xnnpack", "gpu", "micro", "notes")
 
 
 class OpsView:

@@ -1,0 +1,89 @@
+"""Calibration checked after conversion: comparison values outside the calibrated ranges.
+
+Inputs: the calibrated range is read from the converted model (its QUANTIZE op or integer
+input, :func:`~.binding.calibrated_ranges`). Activations: where the calibrated (not yet
+quantized) model exists (``.layers`` and ``requantize`` compute it), it is run on the first
+samples with every tensor kept, and each activation's values are checked against the
+min/max the calibrator recorded for it. The result is stored on the ConversionResult, which
+``result.calibration_report`` reads.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from ..calibration_checks import CLIPPED_WARNING, Finding, clipped_share, clipping_frame, range_findings
+from .binding import bind_inputs, calibrated_ranges, choose_signature, subgraph_of
+from .tflite_runner import InterpreterError, TFLiteRunner
+
+ACTIVATION_SAMPLES = 16
+_ACTIVATION_FINDINGS = 3
+
+
+def record_calibration_after(result, prepared) -> None:
+    """Check ``result``'s calibrated ranges on ``prepared``'s samples; store on ``result.calibration_after``."""
+    if not result.settings.uses_representative_dataset:
+        return
+    samples = prepared.samples
+    findings: List[Finding] = []
+    check = result.dataset_check
+    if check is not None and check.checked and samples.kind == "samples":
+        findings += range_findings(check.stats, samples.arrays)
+    rows = []
+    for name, (low, high) in calibrated_ranges(result.model, prepared.inputs, subgraph_of(prepared.signature)).items():
+        share = clipped_share(samples.arrays[name], low, high)
+        rows.append({"tensor": name, "kind": "input", "low": low, "high": high, "clipped": share})
+        if share > CLIPPED_WARNING:
+            findings.append(Finding("clipped", name, f"input {name!r}: {share:.1%} of the comparison values fall outside "
+                                    f"the calibrated range [{low:.4g}, {high:.4g}] and are clipped: calibrate on data "
+                                    "preprocessed like the model's real inputs"))
+    note = "activations: not checked (compute .layers or requantize() first; they calibrate the model this check reads)"
+    if result.calibrated.model is not None:
+        try:
+            activation_rows = activation_clipping(result.calibrated.model, samples.head(ACTIVATION_SAMPLES))
+        except InterpreterError as exc:
+            note = f"activations: not checked ({exc})"
+        else:
+            note = f"activations: checked on the first {min(samples.n, ACTIVATION_SAMPLES)} samples"
+            rows += activation_rows
+            worst = sorted((r for r in activation_rows if r["clipped"] > CLIPPED_WARNING), key=lambda r: -r["clipped"])
+            findings += [Finding("clipped", r["tensor"], f"activation {r['tensor']!r}: {r['clipped']:.1%} of its values fall "
+                                 f"outside the calibrated range [{r['low']:.4g}, {r['high']:.4g}]")
+                         for r in worst[:_ACTIVATION_FINDINGS]]
+    result.calibration_after.clear()
+    result.calibration_after.update(findings=findings, clipping=clipping_frame(rows), origin=samples.origin,
+                                    activations_note=note)
+
+
+def activation_clipping(calibrated: bytes, samples) -> List[dict]:
+    """Per activation of the calibrated model: its recorded range and the share of ``samples``' values outside it."""
+    from ..tflite_reader import read_model
+
+    model = read_model(calibrated)
+    ranges = recorded_ranges(calibrated)
+    graph = model.subgraphs[0]
+    produced = {i for op in graph.operators for i in op.outputs if i >= 0 and i not in graph.inputs}
+    wanted = {i: r for i, r in ranges.items() if i in produced and graph.tensors[i].dtype == "float32"}
+    if not wanted:
+        return []
+    signature = choose_signature(model)
+    inputs = bind_inputs(model, signature, samples.names)
+    runner = TFLiteRunner(calibrated, model, None, preserve_all_tensors=True)
+    values = runner.tensor_values(samples, inputs, list(wanted))
+    return [{"tensor": graph.tensors[i].name, "kind": "activation", "low": low, "high": high,
+             "clipped": clipped_share(values[i], low, high)} for i, (low, high) in wanted.items()]
+
+
+def recorded_ranges(calibrated: bytes) -> Dict[int, Tuple[float, float]]:
+    """``{tensor index: (min, max)}`` the calibrator recorded in subgraph 0 of a calibrated model."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(calibrated, 0).Subgraphs(0)
+    ranges = {}
+    for index in range(graph.TensorsLength()):
+        quantization = graph.Tensors(index).Quantization()
+        if quantization is not None and quantization.MinLength() == 1 and quantization.MaxLength() == 1:
+            ranges[index] = (float(quantization.Min(0)), float(quantization.Max(0)))
+    return ranges

@@ -1,0 +1,124 @@
+"""Deploy targets: what a model needs on a microcontroller or behind a delegate.
+
+:class:`DeployTargets` gives ``ConversionResult`` and ``tj.inspect``'s ``ModelReport``
+the same methods (``micro_check``, ``micro_code``, ``save_c_array``, ``io_code``,
+``partitions``); each reads only ``self.tflite_model``, ``self.model`` and ``self.ops``.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Optional, Tuple
+
+from .micro import DEFAULT_ARENA_MARGIN, MicroCheck, micro_check
+
+__all__ = ["DeployTargets", "MicroCheck"]
+
+
+class DeployTargets:
+    """Methods shared by the objects that hold a model's bytes and its ops table."""
+
+    @cached_property
+    def _micro(self) -> MicroCheck:
+        return micro_check(self.tflite_model)
+
+    def micro_check(self) -> MicroCheck:
+        """Run the model once under TensorFlow Lite Micro's own interpreter (in a worker).
+
+        Returns
+        -------
+        MicroCheck
+            ``ran``, ``arena_bytes`` (the tensor arena it used), ``rejected`` (the ops
+            TFLM refused), ``error``. Needs ``pip install 'tfl_jupyter[micro]'``.
+        """
+        return self._micro
+
+    def micro_code(self, name: str = "g_model", *, arena_bytes: Optional[int] = None,
+                   margin: float = DEFAULT_ARENA_MARGIN) -> str:
+        """C++ for a TFLite Micro firmware: the model as an aligned C array, a
+        ``MicroMutableOpResolver<N>`` with exactly the ``Add...()`` calls the model
+        needs, and the tensor arena measured under TFLM plus ``margin``.
+
+        Parameters
+        ----------
+        name : str
+            The array's C name (``name_len`` holds its length).
+        arena_bytes : int, optional
+            Plan for this arena instead of measuring it (no ``tflite-micro`` needed).
+        margin : float
+            Fraction added to the arena (default 0.25).
+
+        Returns
+        -------
+        str
+        """
+        from .micro import micro_code
+
+        if arena_bytes is None:
+            check = self._micro
+            if not check.ran:
+                raise ValueError(f"TFLite Micro could not run the model ({check.error}); "
+                                 "see .ops[['op', 'micro', 'notes']]")
+            arena_bytes = check.arena_bytes
+            source = (f"measured by TFLM's RecordingMicroAllocator (tflite-micro "
+                      f"{check.version}, x86-64, reference kernels)")
+        else:
+            source = "given as arena_bytes"
+        return micro_code(self.tflite_model, self.ops, name=name, arena_bytes=arena_bytes,
+                          margin=margin, arena_source=source)
+
+    def save_c_array(self, path, name: str = "g_model") -> Tuple[str, str]:
+        """Write the model as a C array: ``<stem>.cc`` and its header ``<stem>.h``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            ``model``, ``model.cc`` or ``model.h``.
+        name : str
+            The array's C name.
+
+        Returns
+        -------
+        (str, str)
+            The ``.cc`` and ``.h`` written (each atomically).
+        """
+        from .micro import save_c_array
+
+        return save_c_array(path, self.tflite_model, name)
+
+    def io_code(self, lang: str = "python") -> str:
+        """Functions that quantize float inputs and dequantize outputs for integer I/O.
+
+        Parameters
+        ----------
+        lang : {'python', 'c'}
+            NumPy functions, or C ``static inline`` functions.
+
+        Returns
+        -------
+        str
+            One ``quantize_input_<name>`` per integer input and one
+            ``dequantize_output_<name>`` per integer output, with TFLite's rounding.
+        """
+        from .io_code import io_code
+
+        inputs, outputs = self.model.io_tensors()
+        return io_code(inputs, outputs, lang)
+
+    def partitions(self, delegate: str, subgraph: int = 0):
+        """The partitions a delegate cuts the model into, one row each.
+
+        Parameters
+        ----------
+        delegate : {'gpu', 'xnnpack'}
+        subgraph : int
+            0, the main graph, by default.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``partition``, ``first_index``, ``last_index``, ``ops`` (count), ``indices``,
+            ``delegated`` (False beyond the GPU delegate's default of one partition).
+        """
+        from ..op_support import partitions
+
+        return partitions(self.ops, delegate, subgraph)
