@@ -149,7 +149,7 @@ MAGIC_CASES = [
     ("%tflite_convert model --saved_model_dir x", "exactly one model"),
     ("%tflite_convert model --quantize int8-full", "needs a representative dataset"),
     ("%tflite_convert model --quantize int8 --representative_dataset nope", "no variable 'nope'"),
-    ("%tflite_convert model --quantize int9", "unknown quantize preset 'int9' \\(did you mean 'int8'\\?\\)"),
+    ("%tflite_convert model --quantize int9", "unknown quantize preset 'int9' (did you mean 'int8'?)"),
     ("%tflite_convert model --bogus", "unrecognized arguments"),
     ("%tflite_convert model --attr noequals", "NAME=VALUE"),
     ("%tflite_convert model --experimental_new_converter maybe", "expected true or false"),

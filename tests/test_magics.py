@@ -243,6 +243,17 @@ def test_netron_flag_shows_the_graph_where_it_can(shell, capsys):
     assert "http://127.0.0.1:" in printed
 
 
+def test_netron_flag_takes_an_overlay(shell, capsys):
+    capsys.readouterr()
+    value, error = run(shell, "%tflite_convert model --netron gpu")
+    assert error is None and value is not None
+    assert "http://127.0.0.1:" in capsys.readouterr().out
+    for line, says in (("%tflite_convert model --netron heat", "one of error, gpu"),
+                       ("%tflite_convert model --netron error", "add --compare")):
+        value, error = run(shell, line)
+        assert value is None and says in str(error), error
+
+
 def test_panel_flag_opens_the_panel_with_the_magic_settings(shell):
     value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib --panel")
     assert error is None

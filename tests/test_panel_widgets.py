@@ -185,6 +185,7 @@ def test_convert_runs_in_the_background_and_fills_every_tab(make_panel):
     summary = tabs.summary.html.value
     assert f"{result.size_bytes:,} bytes" in summary and "int8-full" in summary
     assert "zero point" in summary  # int8 I/O shows its quantization
+    assert "XNNPACK: 1 partition" in summary  # as .op_summary's caption and the graph's overlays
     assert "FULLY_CONNECTED" in tabs.ops.html.value
     tabs.ops.mode.value = "Every operator"
     assert tabs.ops.html.value.count("FULLY_CONNECTED") == 2
@@ -320,6 +321,34 @@ def test_layers_tick_and_convert_again_in_float(make_panel):
     assert new.status == "ok" and new.parent == base.number and new.result is panel.result
     assert "kept in float: 1 tensor(s)" in new.result.notes[-1] and kept[0] in new.result.notes[-1]
     assert panel.tabs.widget.selected_index == 0 and f"#{new.number}" in panel.tabs.summary.html.value
+
+
+def test_graph_tab_shows_the_selected_op_and_keeps_ticked_nodes_in_float(make_panel):
+    panel = make_panel(quantize="int8", representative_dataset="pm_calib", measure=True, measure_samples=16)
+    panel.convert()
+    finish(panel)
+    panel.tabs.select("Layers")
+    panel.tabs.layers.compute.click()
+    base = finish(panel)
+    for box in panel.tabs.layers.boxes:
+        box.value = False
+    panel.tabs.select("Graph")
+    graph = panel.tabs.graph
+    assert graph.viewer.overlay == "error" and "error" in graph.viewer.overlays
+    error = base.result.overlay_table("error", base.layers)
+    picked = error[error["value"].notna()].head(2)
+    for row in picked.itertuples():
+        # what the front-end sends when a node is clicked
+        graph.viewer.selected = {"subgraph": row.subgraph, "index": row.index, "op": row.op, "tensor": row.tensor}
+        assert row.op in graph.detail.value and "rmse_over_scale" in graph.detail.value
+        assert graph.keep_box.layout.display is None and not graph.keep_box.value
+        graph.keep_box.value = True
+    assert sorted(panel.tabs.layers.ticked()) == sorted(picked["tensor"])
+    panel.tabs.layers.requantize.click()
+    new = finish(panel)
+    assert new.status == "ok" and new.parent == base.number
+    assert "kept in float: 2 tensor(s)" in new.result.notes[-1]
+    assert all(tensor in new.result.notes[-1] for tensor in picked["tensor"])
 
 
 def test_layers_of_a_float_model_say_why_not(make_panel):
@@ -469,3 +498,47 @@ def test_a_dynamic_batch_failure_offers_to_fix_the_batch_size(make_panel, shell,
         assert "integers" in panel.check().error
     finally:
         shell.user_ns.pop("pm_gru", None)
+
+
+def test_the_quantizer_choice_converts_with_the_litert_quantizer_and_history_compares_both(make_panel):
+    pytest.importorskip("litert_quantizer")
+    panel = make_panel(quantize="int8", representative_dataset="pm_calib")
+    panel.convert()
+    finish(panel)
+    panel.set(quantizer="litert")
+    panel.convert()
+    entry = finish(panel)
+    assert entry.status == "ok", entry
+    result = panel.result
+    assert result.settings.quantizer == "litert" and result.recipe
+    assert "litert_quantizer" in panel.tabs.code.html.value
+    frame = panel.history.compare(1, 2)
+    assert frame.loc["quantizer"].tolist() == ["converter", "litert"]
+    panel.set(recipe="dynamic_wi4_afp32")
+    panel.convert()
+    assert finish(panel).status == "ok" and "int4" in set(panel.result.ops["input_types"].explode())
+    panel.set(recipe="no_such_recipe")
+    panel.convert()
+    failed = finish(panel)
+    assert failed.status != "ok" and "no_such_recipe" in panel.actions.status.value + str(failed.error)
+
+
+def test_keep_in_float_works_on_a_litert_quantizer_result(make_panel):
+    pytest.importorskip("litert_quantizer")
+    panel = make_panel(quantize="int8", quantizer="litert", representative_dataset="pm_calib", measure=True,
+                       measure_samples=16)
+    panel.convert()
+    base = finish(panel)
+    assert base.status == "ok" and base.result.settings.quantizer == "litert"
+    panel.compute_layers()
+    finish(panel)
+    layers = panel.tabs.layers
+    assert base.layers is not None and len(layers.boxes) == min(len(base.layers), 60) > 0
+    for box in layers.boxes:
+        box.value = False
+    layers.boxes[0].value = True
+    kept = layers.ticked()
+    layers.requantize.click()
+    new = finish(panel)
+    assert new.status == "ok" and new.parent == base.number
+    assert new.result.denylisted_nodes == tuple(kept) and "no_quantize" in new.result.recipe

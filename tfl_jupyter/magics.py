@@ -12,7 +12,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .core.errors import ConversionCancelled, ConversionError
-from .core.settings import IO_TYPES, preset_help
+from .core.settings import IO_TYPES, QUANTIZERS, preset_help
 
 _MISSING = object()
 
@@ -44,6 +44,8 @@ class TFLiteMagics(Magics):
     @argument("--batch_size", metavar="N", type=int, help="Fix the batch dimension of every input (e.g. 1).")
     @argument("--output_file", metavar="FILE", help="Write the .tflite here, atomically (a failure leaves no file and keeps an old one).")
     @argument("--quantize", metavar="PRESET", help=f"Quantization preset: {preset_help()}. Aliases such as fp16 work too.")
+    @argument("--quantizer", choices=QUANTIZERS, help="Who quantizes: the converter (default), or litert: convert to float, then the LiteRT Quantizer (pip install 'tfl_jupyter[quantizer]'); dynamic, int8, int8-full and int16x8 map to its recipes.")
+    @argument("--recipe", metavar="RECIPE", help="With --quantizer litert, instead of --quantize: a recipe name (dynamic_wi4_afp32, weight_only_wi4_afp32, dynamic_wi8_afp32_hadamard, ...), a .json file, or a variable holding recipe JSON (result.recipe).")
     @argument("--representative_dataset", metavar="VAR", help="Calibration samples: a notebook variable or expression (generator function, tf.data.Dataset, array, list, dict by input name).")
     @argument("--optimizations", metavar="LIST", help="Override the preset's optimizations, e.g. DEFAULT.")
     @argument("--supported_ops", metavar="LIST", help="target_spec.supported_ops, comma-separated: TFLITE_BUILTINS, TFLITE_BUILTINS_INT8, SELECT_TF_OPS, EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8.")
@@ -60,7 +62,7 @@ class TFLiteMagics(Magics):
     @argument("--targets", metavar="LIST", help="Device targets the op tables judge besides XNNPACK and GPU, comma-separated: micro, edgetpu (default micro). Implies --ops.")
     @argument("--compare", metavar="VAR", nargs="?", const="", default=None, help="Also compare the converted model's outputs with the source model's: on samples VAR, else the representative dataset, else generated inputs.")
     @argument("--labels", metavar="VAR", help="With --compare: one label per sample (class ids, one-hot or targets; a dict by output name) to measure task accuracy for every model.")
-    @argument("--netron", action="store_true", help="Also show the model's graph inline (Netron, served by your Jupyter server).")
+    @argument("--netron", metavar="OVERLAY", nargs="?", const="", default=None, help="Also show the model's graph inline (Netron, served by your Jupyter server), coloured by OVERLAY: gpu, xnnpack, kind, quantized, or error (with --compare).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
     @argument("--quiet", action="store_true", help="Convert and store without displaying anything.")
@@ -93,6 +95,7 @@ class TFLiteMagics(Magics):
             %tflite_convert gru_model --batch_size 1
             %tflite_convert big_model --quantize dynamic --timeout 600
             %tflite_convert model --quantize int8 --representative_dataset x_calib --panel
+            %tflite_convert model --quantizer litert --recipe dynamic_wi4_afp32 -o r4
 
             %%tflite_convert model --quantize int8 --representative_dataset x_calib -o r
             converter._experimental_disable_per_channel = True
@@ -106,6 +109,13 @@ class TFLiteMagics(Magics):
         targets = _targets(args.targets)
         if args.labels and args.compare is None:
             raise UsageError("--labels goes with --compare: add --compare [SAMPLES] to measure accuracy on those samples")
+        if args.netron:
+            from .core.op_support.overlay import OVERLAYS
+
+            if args.netron not in OVERLAYS:
+                raise UsageError(f"--netron takes no overlay or one of {', '.join(OVERLAYS)}; got {args.netron!r}")
+        if args.netron == "error" and args.compare is None:
+            raise UsageError("--netron error colours ops by the comparison's per-layer error: add --compare [SAMPLES]")
         source, source_name = self._source(args)
         options = self._options(args)
         if args.panel:
@@ -143,12 +153,12 @@ class TFLiteMagics(Magics):
                 display({"text/html": style_ops(table).to_html(), "text/plain": table.to_string()}, raw=True)
         if args.show_log:
             print(result.log, file=sys.stderr)
-        if args.netron:
-            from .netron_display import show_netron
-
-            show_netron(result)
+        if args.netron is not None and args.netron != "error":
+            result.netron(overlay=args.netron or None)
         if args.compare is not None:
-            self._show_comparison(result, args.compare, args.labels)  # its display has the calibration warnings
+            comparison = self._show_comparison(result, args.compare, args.labels)  # its display has the calibration warnings
+            if comparison is not None and args.netron == "error":
+                comparison.netron()
         else:
             for warning in result.calibration_report.warnings:
                 print(f"calibration: {warning}", file=sys.stderr)
@@ -181,9 +191,12 @@ class TFLiteMagics(Magics):
         samples = self._variable(samples_name, "--compare") if samples_name else None
         labels = self._variable(labels_name, "--labels") if labels_name else None
         try:
-            display(result.compare(samples=samples, labels=labels))
+            comparison = result.compare(samples=samples, labels=labels)
         except (ValueError, TypeError, RuntimeError) as error:  # samples that do not fit; Flex ops
             print(f"compare: {error}", file=sys.stderr)
+            return None
+        display(comparison)
+        return comparison
 
     def _source(self, args):
         """Return (source object or path, name to use in generated code)."""
@@ -212,6 +225,8 @@ class TFLiteMagics(Magics):
     def _options(self, args) -> dict:
         options = dict(
             quantize=args.quantize,
+            quantizer=args.quantizer,
+            recipe=self.shell.user_ns.get(args.recipe, args.recipe) if args.recipe else None,
             optimizations=_comma_list(args.optimizations),
             supported_ops=_comma_list(args.supported_ops),
             supported_types=_comma_list(args.supported_types),

@@ -46,7 +46,8 @@ _by_cell: Dict[str, Tuple[str, List[object]]] = {}
 
 
 def show_netron(model, *, name: Optional[str] = None, height: int = DEFAULT_HEIGHT,
-                context: Optional[str] = None) -> None:
+                context: Optional[str] = None, overlay: Optional[str] = None,
+                layers=None) -> None:
     """Show the graph of a TFLite model inline, in Netron.
 
     Parameters
@@ -60,13 +61,18 @@ def show_netron(model, *, name: Optional[str] = None, height: int = DEFAULT_HEIG
         Height of the viewer in pixels (it can be made taller or full screen).
     context : {"jupyter", "colab", "ipython", "none"}, optional
         Override the detected context.
+    overlay : {"error", "gpu", "xnnpack", "kind", "quantized"}, optional
+        Colour the nodes by this overlay (see ``result.overlay_table``); the viewer offers
+        the others too. Only the Jupyter widget paints overlays.
+    layers : pandas.DataFrame, optional
+        ``comparison.layers``, for the ``"error"`` overlay.
 
     Raises
     ------
     tfl_jupyter.core.tflite_reader.InvalidModelError
         The bytes are not a valid TFLite model.
     ValueError
-        An unknown ``context``.
+        An unknown ``context`` or overlay, or ``"error"`` without ``layers``.
     """
     from .widgets.model_summary import summarize
 
@@ -76,7 +82,11 @@ def show_netron(model, *, name: Optional[str] = None, height: int = DEFAULT_HEIG
     context = context or detect_context()
     if context not in _DISPLAY:
         raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {context!r}")
-    _DISPLAY[context](model_bytes, name, summary, height)
+    overlay = _check_overlay(overlay, layers)
+    if context == CONTEXT_JUPYTER:
+        _display_jupyter(model_bytes, name, summary, height, model, overlay, layers)
+    else:
+        _DISPLAY[context](model_bytes, name, summary, height)
 
 
 def detect_context() -> str:
@@ -97,12 +107,27 @@ def detect_context() -> str:
     return CONTEXT_IPYTHON
 
 
-def _display_jupyter(model_bytes: bytes, name: str, summary, height: int) -> None:
+def _check_overlay(overlay: Optional[str], layers) -> Optional[str]:
+    from .core.op_support.overlay import check_overlay
+
+    if overlay is None:
+        return None
+    overlay = check_overlay(overlay)
+    if overlay == "error" and layers is None:
+        raise ValueError("the error overlay needs per-layer errors: use "
+                         "result.compare(...).netron(), or pass layers=comparison.layers")
+    return overlay
+
+
+def _display_jupyter(model_bytes: bytes, name: str, summary, height: int, model=None,
+                     overlay: Optional[str] = None, layers=None) -> None:
     from IPython.display import display
 
     from .widgets.netron_view import NetronView
 
-    view = NetronView(model_bytes, filename=name, height=height)
+    # A result or report brings its cached .ops; a path or bytes gets them computed.
+    source = model if hasattr(model, "overlay_table") else model_bytes
+    view = NetronView.of(source, overlay=overlay, layers=layers, filename=name, height=height)
     _replace_in_cell(view.close)
     display(view)
 

@@ -35,7 +35,11 @@ def converter_code(
         Where the model is written.
     customize_source : str, optional
         Code that was run on the configured ``converter`` (the magic's cell body).
+
+    With ``quantizer="litert"`` the code converts to float, then quantizes with the LiteRT
+    Quantizer's API and the exact recipe used.
     """
+    litert = settings.quantizer == "litert"
     lines = ["import tensorflow as tf", ""]
     if settings.fixes_shapes:
         lines += _fixed_shape_lines(source, resolve_shapes(source, settings), source_name or "model")
@@ -43,13 +47,41 @@ def converter_code(
         lines += _source_lines(source, entry_point, source_name or "model")
     if settings.uses_representative_dataset:
         lines += [""] + _dataset_lines(settings.representative_dataset, dataset_name) + [""]
-    lines += _setting_lines(settings)
+    if not litert:
+        lines += _setting_lines(settings)
     if customize_source and customize_source.strip():
         lines += ["# from the %%tflite_convert cell:"] + customize_source.strip().splitlines()
     lines.append("tflite_model = converter.convert()")
+    if litert:
+        lines += _litert_lines(settings)
     target = output_file or "model.tflite"
     lines += ["", f"with open({target!r}, 'wb') as f:", "    f.write(tflite_model)"]
     return "\n".join(lines) + "\n"
+
+
+def _litert_lines(settings: ConversionSettings) -> list:
+    """Quantize ``tflite_model`` (float) with the LiteRT Quantizer and the recipe used."""
+    lines = [
+        "",
+        "# then quantize the float model with the LiteRT Quantizer (pip install litert-quantizer)",
+        "import json",
+        "from litert_quantizer import Quantizer",
+        "",
+        f"recipe = json.loads(r\"\"\"{settings.recipe}\"\"\")  # {settings.recipe_name or 'custom recipe'}",
+        "quantizer = Quantizer(tflite_model)",
+        "quantizer.load_quantization_recipe(recipe)",
+    ]
+    if settings.uses_representative_dataset:
+        lines += [
+            "from ai_edge_litert.interpreter import Interpreter",
+            "signature_key, signature = next(iter(Interpreter(model_content=tflite_model).get_signature_list().items()))",
+            "samples = [s if isinstance(s, dict) else dict(zip(signature['inputs'], s)) for s in representative_dataset()]",
+            "calibration = quantizer.calibrate({signature_key: samples})",
+            "tflite_model = quantizer.quantize(calibration).quantized_model",
+        ]
+    else:
+        lines.append("tflite_model = quantizer.quantize().quantized_model")
+    return lines
 
 
 def _source_lines(source: ModelSource, entry_point: str, name: str) -> list:

@@ -15,11 +15,12 @@ from .engine import ConverterOutput, run_conversion
 from .errors import ConversionError
 from .files import check_writable, write_atomically
 from .result import ConversionResult
-from .settings import ConversionSettings, resolve_settings
+from .settings import ConversionSettings, float_settings, resolve_settings
 from .shapes import dynamic_shape_notes, resolve_shapes, with_shape_fix
 from .sources import ModelSource, resolve_source
 from .tflite_reader import read_model
 from .worker.conversions import convert_in_worker
+from .worker.litert import quantize_with_litert, resolve_recipe
 from .worker.pool import POOL
 from .worker.process import NO_DEADLINE, Deadline
 
@@ -39,6 +40,8 @@ def convert(
     tags: Optional[Sequence[str]] = None,
     input_shapes: Any = None,
     batch_size: Optional[int] = None,
+    quantizer: Optional[str] = None,
+    recipe: Any = None,
     output_file: Optional[str] = None,
     optimizations: Optional[Sequence] = None,
     customize: Optional[Callable[[Any], None]] = None,
@@ -81,6 +84,16 @@ def convert(
     batch_size : int, optional
         Fix the first dimension of every input (``batch_size=1``); the shorthand for
         ``input_shapes`` when only the batch is dynamic.
+    quantizer : {"converter", "litert"}, optional
+        ``"litert"`` converts to float, then quantizes with the LiteRT Quantizer (``pip install
+        'tfl_jupyter[quantizer]'``): ``dynamic``, ``int8`` (float I/O), ``int8-full`` (int8 I/O)
+        and ``int16x8`` map to its recipes ``dynamic_wi8_afp32``, ``static_wi8_ai8`` and
+        ``static_wi8_ai16``; ``float16`` has none. The float conversion (and, per in-memory
+        dataset, the calibration) is reused across recipes.
+    recipe : str or list, optional
+        With ``quantizer="litert"``, instead of ``quantize``: a recipe name (e.g.
+        ``"dynamic_wi4_afp32"``, ``"weight_only_wi4_afp32"``, ``"dynamic_wi8_afp32_hadamard"``),
+        a ``.json`` file, JSON text (``result.recipe``) or the list of rules.
     output_file : str, optional
         Write the model here, atomically: a failed conversion leaves no file and does
         not touch an existing one.
@@ -132,6 +145,8 @@ def convert(
         input_shapes=input_shapes,
         batch_size=batch_size,
         converter_attrs=converter_attrs,
+        quantizer=quantizer,
+        recipe=recipe,
     )
     if output_file is not None:
         check_writable(output_file)  # before minutes of conversion, not after
@@ -143,6 +158,7 @@ def convert(
             "the cell form, capture_log=False, or a platform without worker processes): drop the timeout, or those"
         )
     deadline = Deadline(timeout)  # from here on, the whole call counts
+    settings = resolve_recipe(settings, in_process=not worker_wanted)  # a bad recipe fails before the conversion
     if worker_wanted and POOL.available:
         POOL.warm_up()  # it imports TensorFlow while this process resolves the source
     model_source = resolve_source(source, signature_keys=settings.signature_keys, tags=settings.tags)
@@ -195,6 +211,7 @@ def convert_resolved(
     -------
     ConversionResult
     """
+    settings = resolve_recipe(settings, in_process=in_process)
     output = run_resolved(source, settings, customize=customize, capture_log=capture_log, in_process=in_process,
                           deadline=deadline, on_sample=on_sample, cancel=cancel)
     written = str(write_atomically(output_file, output.tflite_model)) if output_file is not None else None
@@ -246,6 +263,13 @@ def run_resolved(
     if not in_process and not POOL.available:
         _warn_no_worker()
         in_process = True
+    if settings.quantizer == "litert":
+        if calibrate_only:
+            raise ValueError("a LiteRT Quantizer result has no converter-calibrated model: its .layers and "
+                             "requantize() use the quantizer's own calibration")
+        float_output = run_resolved(source, float_settings(settings), customize=customize, capture_log=capture_log,
+                                    in_process=in_process, deadline=deadline, cancel=cancel)
+        return quantize_with_litert(source, settings, float_output, in_process=in_process, deadline=deadline, cancel=cancel)
     output = None
     try:
         if not in_process:

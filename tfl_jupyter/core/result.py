@@ -93,6 +93,12 @@ class ConversionResult(DeployTargets):
         return CalibrationReport(self.dataset_check if self.settings.uses_representative_dataset else None,
                                  self.calibration_after)
 
+    @property
+    def recipe(self) -> Optional[str]:
+        """The LiteRT Quantizer's recipe this model was quantized with, as JSON it accepts
+        (``tj.convert(..., quantizer="litert", recipe=result.recipe)``); None for the converter's path."""
+        return self.settings.recipe if self.settings.quantizer == "litert" else None
+
     @functools.cached_property
     def ops(self):
         """One row per operator: kind (builtin/flex/custom), types, quantization, XNNPACK, GPU and TFLite Micro verdicts."""
@@ -188,11 +194,19 @@ class ConversionResult(DeployTargets):
 
         return requantize(self, denylist, samples=samples, n=n, progress=progress, labels=labels, metric=metric)
 
-    def netron(self):
-        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`)."""
+    def netron(self, overlay=None, layers=None):
+        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`).
+
+        Parameters
+        ----------
+        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
+            Colour the nodes by it (:meth:`overlay_table`); the viewer switches between all.
+        layers : pandas.DataFrame, optional
+            ``comparison.layers`` for ``'error'`` (``comparison.netron()`` passes them).
+        """
         from ..netron_display import show_netron  # IPython and widgets only when asked
 
-        return show_netron(self)
+        return show_netron(self, overlay=overlay, layers=layers)
 
     def __repr__(self) -> str:
         return "\n".join(self._summary_lines())

@@ -25,8 +25,11 @@ INT16X8_OPS = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
 SETTING_NAMES = (
     "quantize", "optimizations", "supported_ops", "supported_types", "inference_input_type",
     "inference_output_type", "allow_custom_ops", "experimental_new_converter", "signature_keys", "tags",
-    "input_shapes", "batch_size",
+    "input_shapes", "batch_size", "quantizer", "recipe",
 )
+#: Who quantizes: TensorFlow's converter (its post-training quantization), or the converter
+#: to float then the LiteRT Quantizer (``pip install 'tfl_jupyter[quantizer]'``).
+QUANTIZERS = ("converter", "litert")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Preset:
         What it sets on the converter.
     io_type : str or None
         ``inference_input_type`` and ``inference_output_type``; None leaves them float.
+    recipe : str or None
+        The LiteRT Quantizer's recipe for it (``quantizer="litert"``); None where it has none.
+        Its static recipes quantize the model's inputs and outputs too: for presets with float
+        I/O they get "no quantize" rules for them (``recipe_float_io``).
     """
 
     name: str
@@ -60,6 +67,7 @@ class Preset:
     supported_ops: tuple = ()
     supported_types: tuple = ()
     io_type: Optional[str] = None
+    recipe: Optional[str] = None
 
 
 #: The one registry of quantization presets: the magic's help, the panel, the sweep and
@@ -69,15 +77,23 @@ PRESETS = {
     for preset in (
         Preset("none", "float", ("float", "float32", "fp32"), "float32, no quantization", False),
         Preset("dynamic", "dynamic", ("dynamic-range", "drq"), "dynamic-range: int8 weights, float activations", False,
-               ("DEFAULT",)),
+               ("DEFAULT",), recipe="dynamic_wi8_afp32"),
         Preset("float16", "float16", ("fp16", "half"), "float16 weights", False, ("DEFAULT",), (), ("float16",)),
-        Preset("int8", "int8", ("int8-fallback",), "full-integer int8 with float fallback, float I/O", True, ("DEFAULT",)),
+        Preset("int8", "int8", ("int8-fallback",), "full-integer int8 with float fallback, float I/O", True, ("DEFAULT",),
+               recipe="static_wi8_ai8"),
         Preset("int8-full", "int8-full", ("full-int8", "int8full", "integer-only"), "integer only, int8 I/O", True,
-               ("DEFAULT",), ("TFLITE_BUILTINS_INT8",), (), "int8"),
-        Preset("int16x8", "int16x8", ("16x8",), "int16 activations, int8 weights", True, ("DEFAULT",), (INT16X8_OPS,)),
+               ("DEFAULT",), ("TFLITE_BUILTINS_INT8",), (), "int8", recipe="static_wi8_ai8"),
+        Preset("int16x8", "int16x8", ("16x8",), "int16 activations, int8 weights", True, ("DEFAULT",), (INT16X8_OPS,),
+               recipe="static_wi8_ai16"),
     )
 }
 QUANTIZE_PRESETS = tuple(PRESETS)
+#: The LiteRT Quantizer's recipes named in help texts: the presets' and what the converter cannot do
+#: (weight-only, int4 weights, Hadamard rotations). Any other recipe of the quantizer works by name too.
+LITERT_RECIPES = (
+    "dynamic_wi8_afp32", "static_wi8_ai8", "static_wi8_ai16", "weight_only_wi8_afp32", "dynamic_wi4_afp32",
+    "weight_only_wi4_afp32", "dynamic_wi8_afp32_hadamard", "dynamic_wi4_afp32_hadamard",
+)
 
 
 def preset_help() -> str:
@@ -126,11 +142,18 @@ class ConversionSettings:
     input_shapes: Optional[tuple] = None  # ((name, dims), ...) by name, or (dims, ...) in input order
     batch_size: Optional[int] = None
     converter_attrs: tuple = ()  # (name, value) pairs, applied with setattr
+    quantizer: str = "converter"
+    recipe: Optional[str] = None  # quantizer="litert": a recipe name, file or JSON text; JSON once resolved
+    recipe_name: Optional[str] = None  # how the user named the recipe, for descriptions
+    recipe_calibrates: bool = False  # the resolved recipe quantizes activations
+    recipe_float_io: bool = False  # add rules that keep the model's inputs and outputs float
     notes: tuple = field(default=(), compare=False)
 
     @property
     def description(self) -> str:
         """A one-line human description of the mode, e.g. ``"int8-full (integer only, int8 I/O)"``."""
+        if self.quantizer == "litert":
+            return f"{self.recipe_name or 'custom recipe'} (float, then the LiteRT Quantizer)"
         if self.quantize == "none" and self.optimizations:
             return f"custom (optimizations={', '.join(self.optimizations)})"
         return f"{self.quantize} ({PRESETS[self.quantize].description})"
@@ -142,7 +165,9 @@ class ConversionSettings:
 
     @property
     def uses_representative_dataset(self) -> bool:
-        """Whether the converter will calibrate with the representative dataset."""
+        """Whether the converter (or the LiteRT Quantizer) will calibrate with the representative dataset."""
+        if self.quantizer == "litert":
+            return self.representative_dataset is not None and self.recipe_calibrates
         return (
             self.representative_dataset is not None
             and bool(self.optimizations)
@@ -173,6 +198,8 @@ def resolve_settings(
     input_shapes: Any = None,
     batch_size: Optional[int] = None,
     converter_attrs: Optional[Mapping[str, Any]] = None,
+    quantizer: Optional[str] = None,
+    recipe: Any = None,
 ) -> ConversionSettings:
     """Expand a quantization preset, apply explicit overrides, and check for conflicts.
 
@@ -181,7 +208,9 @@ def resolve_settings(
     (``tf.int8``, ``tf.lite.OpsSet.SELECT_TF_OPS``, ``tf.lite.Optimize.DEFAULT``).
     ``input_shapes`` (a dict by input name, a list in input order, or the magic's text) and
     ``batch_size`` are checked here as far as they can be without the model; see
-    :func:`fixed_input_shapes` for the rest.
+    :func:`fixed_input_shapes` for the rest. ``quantizer="litert"`` converts to float and
+    leaves the quantization to the LiteRT Quantizer: the preset's recipe, or ``recipe``
+    (a name, a ``.json`` file, JSON text, or the list a recipe is); see :func:`litert_settings`.
 
     Raises
     ------
@@ -205,7 +234,64 @@ def resolve_settings(
         batch_size=_dimension(batch_size, "batch_size", "leave it unset to keep the batch dynamic") if batch_size is not None else None,
         converter_attrs=tuple((converter_attrs or {}).items()),
     )
+    if quantizer not in (None, "converter") or recipe is not None:
+        return litert_settings(settings, quantizer, recipe, explicit={
+            "optimizations": optimizations, "supported_ops": supported_ops, "supported_types": supported_types,
+            "inference_input_type": inference_input_type, "inference_output_type": inference_output_type})
     return _check_conflicts(settings)
+
+
+def litert_settings(settings: ConversionSettings, quantizer: Optional[str], recipe: Any, explicit: Mapping) -> ConversionSettings:
+    """The settings for ``quantizer="litert"``: a float conversion, then the preset's recipe or ``recipe``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown quantizer, a preset without a recipe, a recipe next to a preset, or a
+        converter-only quantization setting; the message names the fix.
+    """
+    import json
+
+    name = "litert" if quantizer is None else str(quantizer).strip().lower()
+    if name not in QUANTIZERS:
+        raise ValueError(f"unknown quantizer {quantizer!r}{_did_you_mean(quantizer, QUANTIZERS)}; choose one of {', '.join(QUANTIZERS)}")
+    if name == "converter":
+        raise ValueError("recipe= is for the LiteRT Quantizer: add quantizer='litert', or drop recipe and use quantize=...")
+    preset = PRESETS[settings.quantize]
+    given = [key for key, value in explicit.items() if value is not None]
+    if given:
+        raise ValueError(f"{given[0]} is a converter setting: the LiteRT Quantizer takes a recipe instead "
+                         f"(quantize='int8' or recipe='static_wi8_ai8', ...), or drop quantizer='litert'")
+    if recipe is not None and preset.name != "none":
+        raise ValueError(f"give quantize={preset.name!r} or recipe=..., not both: the preset stands for recipe {preset.recipe or 'none'!r}")
+    if recipe is None and preset.recipe is None:
+        with_recipe = ", ".join(f"{p.name} ({p.recipe})" for p in PRESETS.values() if p.recipe)
+        raise ValueError(
+            f"quantize={preset.name!r} has no LiteRT Quantizer recipe (presets with one: {with_recipe}): "
+            f"use quantizer='converter' for it, or a recipe such as recipe='weight_only_wi8_afp32'"
+        )
+    if recipe is not None and not isinstance(recipe, str):
+        if not isinstance(recipe, (list, tuple)):
+            raise TypeError(f"recipe must be a name, a .json path, JSON text or a list of rules, not {type(recipe).__name__}")
+        recipe = json.dumps(list(recipe))
+    if recipe is None and preset.calibrates and settings.representative_dataset is None:
+        raise ValueError(f"quantize={preset.name!r} calibrates activations and needs a representative dataset: pass "
+                         "representative_dataset=... (magic: --representative_dataset VAR)")
+    text = recipe if recipe is not None else preset.recipe
+    float_io = recipe is None and preset.calibrates and preset.io_type is None
+    label = preset.recipe if recipe is None else ("custom recipe" if text.lstrip().startswith(("[", "{")) else text)
+    litert = replace(settings, quantizer="litert", recipe=text, recipe_name=label + (" + float I/O" if float_io else ""),
+                     recipe_float_io=float_io, optimizations=(), supported_ops=(),
+                     supported_types=(), inference_input_type=None, inference_output_type=None)
+    _check_conflicts(float_settings(litert))  # the float conversion's own settings (input shapes, ...)
+    return litert
+
+
+def float_settings(settings: ConversionSettings) -> ConversionSettings:
+    """The plain float conversion that the LiteRT Quantizer starts from (served from the cache when repeated)."""
+    return replace(settings, quantize="none", representative_dataset=None, quantizer="converter", recipe=None,
+                   recipe_name=None, recipe_calibrates=False, recipe_float_io=False, optimizations=(), supported_ops=(), supported_types=(),
+                   inference_input_type=None, inference_output_type=None, notes=())
 
 
 def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:

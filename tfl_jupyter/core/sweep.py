@@ -15,11 +15,11 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, NamedTuple, Optional, Sequence
 
 from .compare.progress import progress_bar
 from .convert import convert_resolved
-from .settings import PRESETS, find_preset, resolve_settings
+from .settings import PRESETS, QUANTIZERS, find_preset, resolve_settings
 from .shapes import resolve_shapes
 from .sources import resolve_source
 from .sweep_table import sweep_table
@@ -29,6 +29,20 @@ from .worker.portable import make_portable
 
 MODES = tuple(preset.label for preset in PRESETS.values())
 _CALIBRATION_LIMIT = 1000
+
+
+class _Mode(NamedTuple):
+    """One row of the sweep: a preset through a quantizer, or a LiteRT Quantizer recipe by name."""
+
+    label: str
+    preset: str
+    quantizer: str = "converter"
+    recipe: Optional[str] = None
+
+    @property
+    def calibrates(self) -> bool:
+        # a recipe gets the calibration data; the quantizer uses it only if the recipe calibrates
+        return PRESETS[self.preset].calibrates or self.recipe is not None
 
 
 def sweep(
@@ -47,6 +61,8 @@ def sweep(
     progress: Optional[bool] = None,
     labels: Any = None,
     metric: Any = None,
+    quantizers: Sequence[str] = ("converter",),
+    recipes: Sequence[str] = (),
 ):
     """Convert ``source`` in each mode and measure size, CPU latency and error against the float model.
 
@@ -81,6 +97,14 @@ def sweep(
         As for ``result.compare``: one label per sample of ``samples`` (or a
         ``tf.data.Dataset`` of ``(x, y)`` pairs), and user metrics; each mode gets task
         columns (``accuracy``, ``top5_accuracy``, ``mae``, ``rmse``, the metrics by name).
+    quantizers : sequence of {"converter", "litert"}
+        Who quantizes each mode: ``("converter", "litert")`` puts both paths in one table,
+        the LiteRT Quantizer's rows labelled ``"int8 (litert)"`` and so on; modes without a
+        recipe (``float16``) are left out of its rows, with a note. Its float conversion is
+        the float row's, reused from the cache.
+    recipes : sequence of str
+        LiteRT Quantizer recipes by name (``"dynamic_wi4_afp32"``, ``"weight_only_wi4_afp32"``,
+        ...), one row each, labelled by name (static recipes calibrate on the representative dataset).
 
     Returns
     -------
@@ -92,7 +116,7 @@ def sweep(
         accuracy with labels); ``.figure`` is that plot, ``.results`` the ConversionResults
         by mode, ``.notes`` what to know. Interrupting returns the rows finished so far.
     """
-    wanted = _check_modes(modes)
+    wanted = _check_modes(modes, quantizers, recipes)
     model_source = resolve_source(source, signature_keys=signature_keys, tags=tags)
     options = dict(signature_keys=signature_keys, tags=tags, input_shapes=input_shapes, batch_size=batch_size)
     shaped = resolve_settings(**options)
@@ -101,6 +125,10 @@ def sweep(
     notes: list = []
     state = _State()
     workers = min(POOL.size, len(wanted)) if _want_parallel(parallel, model_source, wanted) else 1
+    if any(mode.quantizer == "litert" for mode in wanted):
+        skipped = [m for m in _check_modes(modes) if m.preset != "none" and not PRESETS[m.preset].recipe]
+        if "litert" in quantizers and skipped:
+            notes.append(f"no LiteRT Quantizer recipe for {', '.join(m.label for m in skipped)}: converter rows only")
     cancel = threading.Event()
     with progress_bar(len(wanted) + 2, "sweep", progress, unit="step") as bar, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tfl_jupyter-sweep") as executor:
@@ -113,41 +141,66 @@ def sweep(
                 notes.append(f"converted {workers} modes at a time in worker processes")
             order = wanted
             if workers > 1:  # the longest conversions first, so that the processes finish together
-                order = sorted(wanted, key=lambda name: (not PRESETS[name].calibrates, not PRESETS[name].optimizations))
-            futures = {executor.submit(_convert_mode, model_source, name, data, options, cancel): name
-                       for name in order}
+                order = sorted(wanted, key=lambda mode: (mode.quantizer == "litert", not mode.calibrates,
+                                                          not PRESETS[mode.preset].optimizations))
+            futures = _submit(executor, order, model_source, data, options, cancel)
             reference = data.reference()  # while the pool converts
             data.task_notes(notes)
             bar.update(1)
             for future in as_completed(futures):
-                name = futures[future]
-                _measure_error(state, name, future.result(), data, reference)
-                bar.set_postfix_str(f"{PRESETS[name].label} done")
+                mode = futures[future]
+                _measure_error(state, mode.label, future.result(), data, reference)
+                bar.set_postfix_str(f"{mode.label} done")
                 bar.update(1)
-            for name in wanted:
-                _measure_latency(state, name, data, latency_runs)
+            for mode in wanted:
+                _measure_latency(state, mode.label, data, latency_runs)
             bar.update(1)
         except KeyboardInterrupt:
             cancel.set()
             executor.shutdown(wait=False, cancel_futures=True)
-            missing = [PRESETS[m].label for m in wanted if m not in state.rows]
+            missing = [m.label for m in wanted if m.label not in state.rows]
             notes.append(f"interrupted: {', '.join(missing)} not finished")
             warnings.warn(f"tj.sweep interrupted; returning the {len(state.rows)} finished row(s)", stacklevel=2)
-    labels = [PRESETS[name].label for name in wanted]
-    rows = {PRESETS[name].label: row for name, row in state.rows.items()}
-    results = {PRESETS[name].label: result for name, result in state.results.items()}
-    return sweep_table(labels, rows, notes, results)
+    return sweep_table([mode.label for mode in wanted], state.rows, notes, state.results)
 
 
-def _convert_mode(model_source, name: str, data: "_Data", options: dict, cancel: threading.Event) -> tuple:
+def _convert_mode(model_source, mode: _Mode, data: "_Data", options: dict, cancel: threading.Event) -> tuple:
     """(ConversionResult or None, error text, seconds) of one mode, converted in the pool."""
     started = time.perf_counter()
     try:
-        settings = resolve_settings(name, representative_dataset=data.calibration if PRESETS[name].calibrates else None,
-                                    **options)
+        litert = dict(quantizer=mode.quantizer, recipe=mode.recipe) if mode.quantizer == "litert" else {}
+        settings = resolve_settings(mode.preset, representative_dataset=data.calibration if mode.calibrates else None,
+                                    **options, **litert)
         return convert_resolved(model_source, settings, cancel=cancel), None, time.perf_counter() - started
-    except (ValueError, TypeError, RuntimeError) as exc:  # ConversionError is a RuntimeError
+    except (ValueError, TypeError, RuntimeError, ImportError) as exc:  # ConversionError is a RuntimeError
         return None, error_text(exc), time.perf_counter() - started
+
+
+def _submit(executor, order: list, model_source, data: "_Data", options: dict, cancel: threading.Event) -> dict:
+    """Submit every mode. The LiteRT Quantizer's rows run one after another once the float conversion they
+    all start from is done (the float row's, else one of their own): no two processes convert to float at
+    once, and a static recipe reuses the calibration of the one before it."""
+    futures = {}
+    float_mode = next((mode for mode in order if mode.preset == "none" and mode.quantizer == "converter"), None)
+    previous = None  # the last LiteRT Quantizer row's future (first: the float conversion's)
+    if any(mode.quantizer == "litert" for mode in order):
+        previous = executor.submit(_convert_mode, model_source, float_mode or _Mode("float", "none"), data, options, cancel)
+        if float_mode is not None:
+            futures[previous] = float_mode
+    for mode in order:
+        if previous is not None and mode == float_mode:
+            continue
+        if mode.quantizer == "litert":
+            previous = executor.submit(_after, previous, _convert_mode, model_source, mode, data, options, cancel)
+            futures[previous] = mode
+        else:
+            futures[executor.submit(_convert_mode, model_source, mode, data, options, cancel)] = mode
+    return futures
+
+
+def _after(first, function, *args):
+    first.exception()  # wait; a failed float conversion fails each row on its own
+    return function(*args)
 
 
 def _want_parallel(parallel: Optional[bool], model_source, modes: list) -> bool:
@@ -179,9 +232,9 @@ def _folder_bytes(path: str) -> int:
 
 class _State:
     def __init__(self):
-        self.rows: Dict[str, dict] = {}  # preset name -> row
-        self.results: Dict[str, Any] = {}  # preset name -> ConversionResult
-        self.runners: Dict[str, tuple] = {}  # preset name -> (result, signature, inputs), to time at the end
+        self.rows: Dict[str, dict] = {}  # mode label -> row
+        self.results: Dict[str, Any] = {}  # mode label -> ConversionResult
+        self.runners: Dict[str, tuple] = {}  # mode label -> (result, signature, inputs), to time at the end
 
 
 class _Data:
@@ -235,8 +288,15 @@ class _Data:
                 f"{k} {v:.2%}" if k.endswith("accuracy") else f"{k} {v:.4g}" for k, v in scores.items()))
 
 
-def _check_modes(modes: Sequence[str]) -> list:
-    """Preset names for the modes asked for, in order, each once."""
+def _check_modes(modes: Sequence[str], quantizers: Sequence[str] = ("converter",), recipes: Sequence[str] = ()) -> list:
+    """The rows asked for, in order, each once: every mode through each quantizer, then the recipes."""
+    if isinstance(quantizers, str):
+        quantizers = [quantizers]
+    unknown = [q for q in quantizers if q not in QUANTIZERS]
+    if unknown or not quantizers:
+        raise ValueError(f"unknown quantizer {unknown[0] if unknown else None!r}: quantizers takes {', '.join(QUANTIZERS)}")
+    if isinstance(recipes, str):
+        recipes = [recipes]
     if isinstance(modes, str):
         modes = [m.strip() for m in modes.split(",") if m.strip()]
     wanted = []
@@ -247,9 +307,18 @@ def _check_modes(modes: Sequence[str]) -> list:
             raise ValueError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}") from None
         if name not in wanted:
             wanted.append(name)
-    if not wanted:
+    if not wanted and not recipes:
         raise ValueError(f"no modes to sweep: choose from {', '.join(MODES)}")
-    return wanted
+    rows = []
+    for quantizer in quantizers:
+        for name in wanted:
+            preset = PRESETS[name]
+            if quantizer == "converter" or name == "none":
+                rows.append(_Mode(preset.label, name))
+            elif preset.recipe:
+                rows.append(_Mode(f"{preset.label} (litert)", name, "litert"))
+    rows += [_Mode(str(recipe), "none", "litert", str(recipe)) for recipe in recipes]
+    return list({row.label: row for row in rows}.values())
 
 
 def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, reference: dict) -> None:
@@ -260,7 +329,7 @@ def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, refere
     from .compare.tasks import task_row
 
     result, error, seconds = outcome
-    row: Dict[str, Any] = {"mode": PRESETS[name].label, "convert_s": seconds}
+    row: Dict[str, Any] = {"mode": name, "convert_s": seconds}
     state.rows[name] = row
     if result is None:
         row["error"] = error or "not converted"
@@ -275,7 +344,7 @@ def _measure_error(state: _State, name: str, outcome: tuple, data: _Data, refere
         runner = TFLiteRunner(result.tflite_model, result.model, signature, num_threads=1)
         converted = runner.run(data.samples, inputs, outputs, progress=False)
         if data.task:
-            row.update(task_row(data.task, converted, PRESETS[name].label))
+            row.update(task_row(data.task, converted, name))
         row.update(worst(summary_frame(reference, converted)))
         state.runners[name] = (result, signature, inputs)
     except (RuntimeError, ValueError) as exc:

@@ -1,4 +1,4 @@
-// tfl_jupyter netron_view, built from js/ sources sha256:15dec72b59aba79ce0b958cbba5eb878928c6f75b25d2150a31d786bef026a13
+// tfl_jupyter netron_view, built from js/ sources sha256:59ae93a76ca6ad1234d8c9cf61958c56fe46e1205f5244d63fb0f6d989fa72e3
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {
@@ -115,6 +115,290 @@ function whenModelShown(frame, cancelled) {
   });
 }
 
+// src/overlay.js
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function textOn(hex) {
+  const light = luminance(hex);
+  return (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) ? "#000" : "#fff";
+}
+function shownSubgraph(win) {
+  try {
+    const view = win.__view__;
+    const index = view.model.modules.indexOf(view.activeTarget);
+    return index >= 0 ? index : 0;
+  } catch {
+    return 0;
+  }
+}
+function findOpNodes(doc) {
+  const elements = doc.querySelectorAll("#canvas g.graph-node");
+  return Array.from(elements, (element, position) => {
+    const header = element.querySelector(".node-item-type");
+    const title = header ? header.querySelector(":scope > title") : null;
+    const text = title ? title.textContent : "";
+    const index = /^\d+$/.test(text) ? Number(text) : position;
+    return {
+      element,
+      index,
+      title,
+      originalTitle: text,
+      items: Array.from(element.querySelectorAll(".node-item-type")),
+      border: element.querySelector(":scope > path.node-border")
+    };
+  });
+}
+function formatValue(name, value) {
+  if (value === null || value === void 0) {
+    return "";
+  }
+  if (name === "error") {
+    return ` (rmse/scale ${value.toFixed(3)})`;
+  }
+  if (name === "gpu" || name === "xnnpack") {
+    return value >= 0 ? ` (partition ${value + 1})` : "";
+  }
+  return "";
+}
+var OverlayPainter = class {
+  /**
+   * @param model the widget model (traits ``overlays``, ``overlay``, ``selected``)
+   * @param bar the element to put the selector and legend in
+   */
+  constructor(model, bar) {
+    this.model = model;
+    this.nodes = [];
+    this.doc = null;
+    this.subgraph = 0;
+    this.disabled = false;
+    this.build(bar);
+    this.onOverlays = () => {
+      this.fillSelect();
+      this.paint();
+    };
+    this.onOverlay = () => this.paint();
+    model.on("change:overlays", this.onOverlays);
+    model.on("change:overlay", this.onOverlay);
+    this.fillSelect();
+  }
+  build(bar) {
+    this.select = document.createElement("select");
+    this.select.className = "tfl-netron-overlay";
+    this.select.title = "Colour the graph's nodes by";
+    Object.assign(this.select.style, {
+      font: "inherit",
+      fontSize: "12px",
+      background: "var(--jp-layout-color1, #fff)",
+      color: "var(--jp-ui-font-color1, #222)",
+      border: "1px solid var(--jp-border-color1, #bbb)"
+    });
+    this.select.addEventListener("change", () => {
+      this.model.set("overlay", this.select.value);
+      this.model.save_changes();
+    });
+    this.legend = document.createElement("div");
+    this.legend.className = "tfl-netron-legend";
+    Object.assign(this.legend.style, {
+      display: "flex",
+      flexWrap: "wrap",
+      gap: "4px 10px",
+      alignItems: "center",
+      fontSize: "12px",
+      color: "var(--jp-ui-font-color1, #222)",
+      padding: "2px 0"
+    });
+    bar.append(this.select);
+  }
+  fillSelect() {
+    const overlays = this.model.get("overlays") || {};
+    const names = Object.keys(overlays);
+    this.select.replaceChildren(...["", ...names].map((name) => {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name ? `overlay: ${name}` : "no overlay";
+      return option;
+    }));
+    this.select.style.display = names.length && !this.disabled ? "" : "none";
+    this.select.value = this.model.get("overlay") || "";
+  }
+  /** The graph is in a frame of another origin (the loopback fallback): nothing to paint. */
+  unavailable() {
+    this.select.style.display = "none";
+    this.legend.style.display = "none";
+    this.disabled = true;
+  }
+  /** Find the nodes of a freshly drawn graph in ``frame`` and paint them. */
+  attach(frame) {
+    this.doc = frame.contentDocument;
+    this.subgraph = shownSubgraph(frame.contentWindow);
+    this.nodes = findOpNodes(this.doc);
+    for (const node of this.nodes) {
+      if (node.element.dataset.tflIndex === void 0) {
+        node.element.addEventListener("click", () => this.choose(node), true);
+      }
+      node.element.dataset.tflIndex = String(node.index);
+    }
+    this.paint();
+  }
+  rows() {
+    const name = this.model.get("overlay");
+    const data = name ? (this.model.get("overlays") || {})[name] : null;
+    if (!data) {
+      return { name: "", byIndex: /* @__PURE__ */ new Map(), data: null };
+    }
+    const columns = data.rows;
+    const byIndex = /* @__PURE__ */ new Map();
+    columns.subgraph.forEach((subgraph, row) => {
+      if (subgraph === this.subgraph) {
+        byIndex.set(columns.index[row], row);
+      }
+    });
+    return { name, byIndex, data };
+  }
+  paint() {
+    const started = performance.now();
+    const { name, byIndex, data } = this.rows();
+    this.select.value = name;
+    for (const node of this.nodes) {
+      const row = byIndex.get(node.index);
+      const color = row === void 0 ? "" : data.rows.color[row];
+      const text = color ? textOn(color) : "";
+      for (const item of node.items) {
+        const path = item.querySelector("path");
+        const label = item.querySelector("text");
+        if (path) path.style.fill = color;
+        if (label) label.style.fill = text;
+      }
+      node.element.dataset.tflColor = color;
+      node.element.dataset.tflLabel = row === void 0 ? "" : data.rows.label[row];
+      if (node.title) {
+        node.title.textContent = row === void 0 ? node.originalTitle : this.hoverText(name, data.rows, row);
+      }
+    }
+    this.showLegend(this.disabled ? "" : name, this.disabled ? null : data);
+    this.lastPaintMs = performance.now() - started;
+    if (this.doc && this.doc.body) {
+      this.doc.body.dataset.tflOverlay = name;
+      this.doc.body.dataset.tflPaintMs = this.lastPaintMs.toFixed(2);
+    }
+  }
+  hoverText(name, rows, row) {
+    const lines = [`${rows.op[row]} (op ${rows.index[row]})`];
+    if (rows.tensor[row]) lines.push(`tensor: ${rows.tensor[row]}`);
+    lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row])}`);
+    if (rows.reason[row]) lines.push(rows.reason[row]);
+    return lines.join("\n");
+  }
+  showLegend(name, data) {
+    const legend = this.legend;
+    legend.replaceChildren();
+    legend.style.display = data ? "flex" : "none";
+    if (!data) return;
+    const spec = data.legend;
+    const title = document.createElement("b");
+    title.textContent = spec.title;
+    legend.append(title);
+    if (spec.scale) legend.append(this.scaleBar(spec.scale));
+    for (const entry of spec.entries) {
+      const item = document.createElement("span");
+      item.className = "tfl-legend-entry";
+      const swatch = document.createElement("span");
+      Object.assign(swatch.style, {
+        display: "inline-block",
+        width: "12px",
+        height: "12px",
+        marginRight: "3px",
+        verticalAlign: "middle",
+        border: "1px solid var(--jp-border-color1, #999)",
+        background: entry.color || "transparent"
+      });
+      item.append(swatch, entry.label);
+      legend.append(item);
+    }
+    if (spec.partitions) {
+      const count = spec.partitions[String(this.subgraph)] || 0;
+      const item = document.createElement("span");
+      item.className = "tfl-legend-partitions";
+      item.dataset.count = String(count);
+      item.textContent = `${count} delegated partition${count === 1 ? "" : "s"} in this graph`;
+      legend.append(item);
+    }
+  }
+  scaleBar(scale) {
+    const stops = scale.stops;
+    const max = stops[stops.length - 1][0];
+    const box = document.createElement("span");
+    box.className = "tfl-legend-scale";
+    Object.assign(box.style, { position: "relative", display: "inline-block", width: "420px", height: "26px" });
+    const bar = document.createElement("span");
+    const gradient = stops.map(([x, c]) => `${c} ${(100 * x / max).toFixed(1)}%`).join(", ");
+    Object.assign(bar.style, {
+      position: "absolute",
+      left: "0",
+      right: "0",
+      top: "0",
+      height: "10px",
+      background: `linear-gradient(to right, ${gradient})`,
+      border: "1px solid var(--jp-border-color1, #999)"
+    });
+    box.append(bar);
+    const ends = [[0, "0"], [max, `\u2265${max}`]];
+    for (const [x, text] of [...ends, ...scale.marks.map(([v, what]) => [v, `${v} ${what}`])]) {
+      const mark = document.createElement("span");
+      mark.className = "tfl-legend-mark";
+      Object.assign(mark.style, {
+        position: "absolute",
+        left: `${(100 * x / max).toFixed(1)}%`,
+        top: "0",
+        height: "14px",
+        borderLeft: "1px solid currentColor",
+        fontSize: "10px",
+        lineHeight: "10px",
+        paddingTop: "14px",
+        whiteSpace: "nowrap",
+        transform: x === max ? "translateX(-100%)" : ""
+      });
+      mark.textContent = text;
+      box.append(mark);
+    }
+    box.style.marginBottom = "4px";
+    return box;
+  }
+  /** A node was clicked: tell the kernel (``selected``) and outline it. */
+  choose(node) {
+    for (const other of this.nodes) {
+      if (other.border) {
+        other.border.style.stroke = "";
+        other.border.style.strokeWidth = "";
+      }
+    }
+    if (node.border) {
+      node.border.style.stroke = "#cc0000";
+      node.border.style.strokeWidth = "3px";
+    }
+    const selected = { subgraph: this.subgraph, index: node.index, op: "", tensor: "" };
+    for (const data of Object.values(this.model.get("overlays") || {})) {
+      const columns = data.rows;
+      const row = columns.index.findIndex((index, k) => index === node.index && columns.subgraph[k] === this.subgraph);
+      if (row >= 0) {
+        Object.assign(selected, { op: columns.op[row], tensor: columns.tensor[row] });
+        break;
+      }
+    }
+    this.model.set("selected", selected);
+    this.model.save_changes();
+  }
+  dispose() {
+    this.model.off("change:overlays", this.onOverlays);
+    this.model.off("change:overlay", this.onOverlay);
+  }
+};
+
 // src/netron_view.js
 var PROBE_TIMEOUT_MS = 1e4;
 var TALL_HEIGHT = "85vh";
@@ -225,7 +509,9 @@ var NetronViewer = class {
     this.status.style.color = "var(--jp-ui-font-color2, #666)";
     this.tallButton = button("Taller", "Switch between the normal height and most of the window", () => this.toggleTall());
     const full = button("Full screen", "Show the graph on the whole screen (Esc to leave)", () => this.box.requestFullscreen?.());
-    bar.append(this.title, this.status, this.tallButton, full);
+    bar.append(this.title, this.status);
+    this.overlay = new OverlayPainter(this.model, bar);
+    bar.append(this.tallButton, full);
     this.box = document.createElement("div");
     this.box.className = "tfl-netron-box";
     Object.assign(this.box.style, {
@@ -240,7 +526,7 @@ var NetronViewer = class {
     this.frame.className = "tfl-netron-frame";
     Object.assign(this.frame.style, { width: "100%", height: "100%", border: "0", display: "block" });
     this.box.append(this.frame);
-    el.append(bar, this.box);
+    el.append(bar, this.overlay.legend, this.box);
     this.showFilename();
   }
   showFilename() {
@@ -279,7 +565,8 @@ var NetronViewer = class {
       return;
     }
     this.frame.src = url;
-    this.setStatus("served by the kernel on 127.0.0.1: the Jupyter server here has no tfl_jupyter extension, so this works only with the browser on the kernel's machine");
+    this.overlay.unavailable();
+    this.setStatus("served by the kernel on 127.0.0.1: the Jupyter server here has no tfl_jupyter extension, so this works only with the browser on the kernel's machine" + (Object.keys(this.model.get("overlays") || {}).length ? ", and without overlays" : ""));
   }
   async showModel() {
     if (this.disposed || !this.sameOrigin || !this.frame.contentDocument) {
@@ -293,12 +580,24 @@ var NetronViewer = class {
     const generation = ++this.generation;
     const superseded = () => this.disposed || generation !== this.generation;
     try {
+      let drawn = 0;
       await this.focus.during(async () => {
         await whenViewerReady(this.frame, superseded);
         this.setStatus("drawing the graph\u2026");
+        const dropped = performance.now();
         dropModel(this.frame, bytes, this.model.get("filename"));
         await whenModelShown(this.frame, superseded);
+        drawn = performance.now() - dropped;
       });
+      const painting = performance.now();
+      this.overlay.attach(this.frame);
+      const win = this.frame.contentWindow;
+      const body = this.frame.contentDocument.body;
+      win.requestAnimationFrame(() => win.requestAnimationFrame(() => Object.assign(body.dataset, {
+        tflDrawMs: drawn.toFixed(1),
+        tflAttachMs: (performance.now() - painting).toFixed(2)
+      })));
+      this.watchRedraws();
       this.setStatus("");
     } catch (error) {
       if (!superseded()) {
@@ -306,8 +605,25 @@ var NetronViewer = class {
       }
     }
   }
+  /** Netron draws a new graph (another subgraph, a new model): paint it again. */
+  watchRedraws() {
+    const target = this.frame.contentDocument.getElementById("target");
+    if (!target || this.watched === target) {
+      return;
+    }
+    this.redraws?.disconnect();
+    this.watched = target;
+    this.redraws = new this.frame.contentWindow.MutationObserver(() => {
+      const generation = this.generation;
+      whenModelShown(this.frame, () => this.disposed || generation !== this.generation).then(() => this.overlay.attach(this.frame), () => {
+      });
+    });
+    this.redraws.observe(target, { childList: true });
+  }
   dispose() {
     this.disposed = true;
+    this.redraws?.disconnect();
+    this.overlay.dispose();
     this.focus.dispose();
     this.model.off("change:model_bytes", this.onBytes);
     this.model.off("change:fallback_url", this.onFallback);

@@ -37,6 +37,17 @@ class NetronView(anywidget.AnyWidget):
         Where the Jupyter server extension serves the viewer, under the server's base URL.
         Empty: use the kernel's loopback server, as a front-end without the extension
         (VS Code) does anyway.
+    overlays : dict of str to pandas.DataFrame, optional
+        Overlay tables by name (from ``result.overlay_table(name)``): the viewer can colour
+        the nodes by any of them, switched with a selector above the graph.
+    overlay : str
+        The overlay shown ("" for none); setting it later restyles the drawn graph.
+
+    Attributes
+    ----------
+    selected : dict
+        The op last clicked in the graph: ``subgraph``, ``index``, ``op``, ``tensor``
+        (empty until a node is clicked; ``op`` and ``tensor`` need an overlay table).
 
     Notes
     -----
@@ -50,13 +61,56 @@ class NetronView(anywidget.AnyWidget):
     height = traitlets.Int(DEFAULT_HEIGHT).tag(sync=True)
     viewer_route = traitlets.Unicode(VIEWER_ROUTE).tag(sync=True)
     fallback_url = traitlets.Unicode("").tag(sync=True)
+    overlays = traitlets.Dict().tag(sync=True)
+    overlay = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.Dict().tag(sync=True)
 
     def __init__(self, model_bytes: bytes = b"", filename: str = "model.tflite",
-                 height: int = DEFAULT_HEIGHT, **kwargs):
+                 height: int = DEFAULT_HEIGHT, overlays: Optional[dict] = None,
+                 overlay: str = "", **kwargs):
         self._loopback = None  # before super().__init__, whose trait values notify observers
         super().__init__(model_bytes=bytes(model_bytes), filename=filename, height=height,
+                         overlays=overlay_payload(overlays or {}), overlay=overlay or "",
                          **kwargs)
         self.on_msg(self._on_front_end_message)
+
+    @classmethod
+    def of(cls, model, *, overlay: Optional[str] = None, layers=None,
+           filename: Optional[str] = None, height: int = DEFAULT_HEIGHT) -> "NetronView":
+        """A viewer of ``model`` offering every overlay, to keep a handle on (``viewer.selected``).
+
+        Parameters
+        ----------
+        model : ConversionResult, ModelReport or bytes
+        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
+            The overlay shown first (the others are a click away).
+        layers : pandas.DataFrame, optional
+            ``comparison.layers``: adds the ``'error'`` overlay.
+        filename : str, optional
+        height : int
+
+        Returns
+        -------
+        NetronView
+            Show it as a cell's value or with ``display(viewer)``.
+        """
+        model_bytes = bytes(getattr(model, "tflite_model", model))
+        return cls(model_bytes, filename=filename or "model.tflite", height=height,
+                   overlays=overlay_tables(model, layers), overlay=overlay or "")
+
+    def set_overlays(self, tables: dict, overlay: Optional[str] = None) -> None:
+        """Replace the overlay tables (e.g. for new model bytes) and optionally the one shown."""
+        self.overlays = overlay_payload(tables)
+        if overlay is not None or self.overlay not in self.overlays:
+            self.overlay = overlay or ""
+
+    @traitlets.validate("overlay")
+    def _check_overlay(self, proposal) -> str:
+        name = proposal["value"]
+        if name and name not in self.overlays:
+            raise traitlets.TraitError(
+                f"no {name!r} overlay here; the viewer has {sorted(self.overlays) or 'none'}")
+        return name
 
     @property
     def summary(self) -> Optional[ModelSummary]:
@@ -103,3 +157,40 @@ class NetronView(anywidget.AnyWidget):
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = {**data, "text/plain": summary.text(), "text/html": summary.html()}
         return data, metadata
+
+
+def overlay_tables(model, layers=None) -> dict:
+    """Every overlay table the viewer can offer for ``model`` (``error`` only with ``layers``).
+
+    ``model`` is a ConversionResult or ModelReport (their cached ``.ops`` are used) or a
+    model's bytes.
+    """
+    from ..core.op_support import ops_table
+    from ..core.op_support.overlay import OVERLAYS, output_names, overlay_table
+    from ..core.tflite_reader import read_model
+
+    if hasattr(model, "overlay_table"):
+        table = model.overlay_table
+    else:  # bytes (core.inspection would wrap the same, but result.netron must not import it)
+        info = read_model(bytes(model))
+        ops = ops_table(info)
+        names = output_names(ops, info)
+
+        def table(name, layers):
+            return overlay_table(ops, name, info, layers, names)
+
+    return {name: table(name, layers) for name in OVERLAYS if name != "error" or layers is not None}
+
+
+def overlay_payload(tables: dict) -> dict:
+    """Overlay tables as the front-end reads them: per name, ``legend`` and column lists."""
+    from ..core.op_support.overlay import overlay_legend
+
+    payload = {}
+    for name, table in tables.items():
+        values = table["value"].astype(object).where(table["value"].notna(), None)
+        rows = {column: table[column].tolist() for column in
+                ("subgraph", "index", "op", "label", "color", "tensor", "reason")}
+        payload[name] = {"legend": overlay_legend(name, table),
+                         "rows": {**rows, "value": values.tolist()}}
+    return payload

@@ -13,7 +13,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..engine import layer_statistics
+from ..convert import run_resolved
+from ..engine import layer_statistics, litert_tensor_errors
+from ..settings import float_settings
 from ..tflite_reader import read_model
 from ..worker.pool import POOL
 from .binding import bind_inputs, choose_signature
@@ -51,6 +53,8 @@ def layer_table(result, samples: SampleSet, *, max_samples: int = 16, progress: 
     """
     import pandas as pd
 
+    if result.settings.quantizer == "litert":
+        return _litert_layer_table(result, samples.head(max_samples), progress)
     calibrated = calibrated_model(result, progress=progress)
     # a requantized result: its float layers stay float here too
     debug_model = quantize_calibrated(calibrated, result.settings, denylisted_ops=result.denylisted_ops,
@@ -64,6 +68,35 @@ def layer_table(result, samples: SampleSet, *, max_samples: int = 16, progress: 
         bar.update(len(feeds))
     table = pd.read_csv(io.StringIO(dump))
     return _tidy(table, debug_info, calibrated_tensor_names(calibrated))
+
+
+def _litert_layer_table(result, samples: SampleSet, progress: Optional[bool]):
+    """``.layers`` of a LiteRT Quantizer result: each quantized op's output error, the quantized model
+    run against the float one (errors accumulate along the graph, unlike the converter's debugger)."""
+    import pandas as pd
+
+    float_model = run_resolved(result.source, float_settings(result.settings)).tflite_model  # from the cache
+    feeds = [{name: samples.arrays[name][i : i + 1] for name in samples.names} for i in range(samples.n)]
+    with progress_bar(len(feeds), "per-tensor error", progress) as bar:
+        errors = POOL.call(litert_tensor_errors, float_model, result.tflite_model, feeds)
+        bar.update(len(feeds))
+    quantized = {tensor.name: tensor for tensor in result.model.subgraphs[0].tensors}
+    graph = read_model(float_model).subgraphs[0]
+    rows = []
+    for op in graph.operators:
+        for index in op.outputs:
+            name = graph.tensors[index].name if index >= 0 else None
+            tensor = quantized.get(name)
+            if name not in errors or errors[name] is None or tensor is None or not tensor.num_scales:
+                continue
+            rmse = float(np.sqrt(errors[name]))
+            scale = float(tensor.scale[0])
+            ratio = rmse / scale if scale > 0 else np.nan
+            rows.append({"op": op.op, "tensor": name, "rmse_over_scale": ratio, "suspect": ratio > SUSPECT_RATIO, "rmse": rmse,
+                         "scale": scale, "zero_point": int(tensor.zero_point[0]) if tensor.zero_point else 0,
+                         "num_elements": int(np.prod(tensor.shape)) if len(tensor.shape) else 1})
+    table = pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).rename_axis("position")
+    return table.sort_values("rmse_over_scale", ascending=False, na_position="last", kind="stable")
 
 
 def _debug_feeds(debug_model: bytes, samples: SampleSet) -> list:

@@ -114,6 +114,14 @@ class Comparison:
 
         return requantize(self.result, self.suspects if denylist is None else denylist, baseline=self, progress=progress)
 
+    def overlay_table(self, name: str = "error"):
+        """The data of one graph overlay of the compared model (``error``: from :attr:`layers`)."""
+        return self.result.overlay_table(name, self.layers if name == "error" else None)
+
+    def netron(self, overlay: str = "error"):
+        """Show the compared model's graph, coloured by per-layer error (computes :attr:`layers`)."""
+        return self.result.netron(overlay=overlay, layers=self.layers)
+
     def plot(self, output: Optional[str] = None):
         """Scatter of converted vs reference values and the error histogram, per output.
 

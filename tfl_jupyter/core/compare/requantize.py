@@ -2,19 +2,26 @@
 
 The conversion's calibrated model is quantized again with ``denylisted_ops`` /
 ``denylisted_nodes``, as ``QuantizationDebugOptions`` + ``get_nondebug_quantized_model()``
-do, with the conversion's own I/O types. The float reference and the samples are reused,
-so before and after are measured on the same inputs.
+do, with the conversion's own I/O types. On a LiteRT Quantizer result the recipe gets one
+"no quantize" rule per entry instead (no private TensorFlow API), and the float conversion
+and calibration are reused. The float reference and the samples are reused, so before and
+after are measured on the same inputs.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import time
 from dataclasses import replace
 from html import escape
 from typing import Any, Iterable, Optional
 
+from ..convert import run_resolved
+from ..settings import float_settings
 from ..tflite_reader import BUILTIN_OPERATOR_NAMES, read_model
+from ..worker.litert import resolve_recipe
 from .calibration import calibrated_model, calibrated_tensor_names, check_debuggable, quantize_calibrated
 from .tables import op_counts, style_metrics, worst
 from .tasks import task_formats
@@ -52,18 +59,32 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
     from .measure import run_prepared
     from .report import Comparison
 
-    check_debuggable(result.settings, "requantize()")
     started = time.perf_counter()
-    calibrated = calibrated_model(result, progress=progress)
+    litert = result.settings.quantizer == "litert"
+    if litert:
+        # the float model's op types and tensor names: what the recipe's rules match
+        calibrated = run_resolved(result.source, float_settings(result.settings)).tflite_model
+    else:
+        check_debuggable(result.settings, "requantize()")
+        calibrated = calibrated_model(result, progress=progress)
     op_types = {op.op for op in read_model(calibrated).subgraphs[0].operators}
     ops, nodes = split_denylist(denylist, calibrated_tensor_names(calibrated), op_types)
     # requantizing a requantized result adds to its denylist
+    new_ops = tuple(op for op in ops if op not in result.denylisted_ops)
+    new_nodes = tuple(node for node in nodes if node not in result.denylisted_nodes)
     ops = tuple(dict.fromkeys(result.denylisted_ops + ops))
     nodes = tuple(dict.fromkeys(result.denylisted_nodes + nodes))
-    model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
+    settings = result.settings
+    if litert:
+        settings = resolve_recipe(replace(settings, recipe=json.dumps(keep_float_recipe(settings.recipe, new_ops, new_nodes)),
+                                          recipe_name=f"{_base_recipe_name(settings.recipe_name)} + kept in float"))
+        model = run_resolved(result.source, settings).tflite_model
+    else:
+        model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
     note = _kept_note(ops, nodes, result.settings)
     new = replace(
         result,
+        settings=settings,
         tflite_model=model,
         duration_s=time.perf_counter() - started,
         log="",
@@ -80,6 +101,22 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
     comparison = Comparison(result=new, prepared=prepared, outputs=outputs)
     record_calibration_after(new, prepared)
     return Requantized(new, comparison, baseline, ops, nodes)
+
+
+def keep_float_recipe(recipe_json: str, ops=(), nodes=()) -> list:
+    """The LiteRT Quantizer recipe ``recipe_json`` plus a "no quantize" rule per op type and tensor.
+
+    A rule's ``regex`` matches an op's scope, its output tensor names each followed by ``;``;
+    later rules win, so these come last.
+    """
+    rules = json.loads(recipe_json)
+    rules += [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize"} for op in ops]
+    rules += [{"regex": f"(^|;){re.escape(node)};", "operation": "*", "algorithm_key": "no_quantize"} for node in nodes]
+    return rules
+
+
+def _base_recipe_name(name) -> str:
+    return (name or "custom recipe").removesuffix(" + kept in float")
 
 
 def split_denylist(denylist: Iterable, calibrated_names: set, op_types: set) -> tuple:
@@ -129,7 +166,10 @@ def _kept_note(ops, nodes, settings) -> str:
     if nodes:
         kept.append(f"{len(nodes)} tensor(s) {', '.join(nodes[:5])}{' ...' if len(nodes) > 5 else ''}")
     text = ("kept in float: " + "; ".join(kept)) if kept else "requantized with nothing kept in float"
-    text += " (QuantizationDebugger denylist on the calibrated model; .code shows the base conversion only)"
+    if settings.quantizer == "litert":
+        text += " (a 'no_quantize' rule each in result.recipe; .code shows it)"
+    else:
+        text += " (QuantizationDebugger denylist on the calibrated model; .code shows the base conversion only)"
     if kept and "TFLITE_BUILTINS_INT8" in settings.supported_ops:
         text += "; the float ops make this model no longer integer-only"
     return text

@@ -2,7 +2,7 @@
 
 :class:`DeployTargets` gives ``ConversionResult`` and ``tj.inspect``'s ``ModelReport``
 the same methods (``micro_check``, ``micro_code``, ``save_c_array``, ``io_code``,
-``partitions``); each reads only ``self.tflite_model``, ``self.model`` and ``self.ops``.
+``partitions``, ``overlay_table``); each reads only ``self.tflite_model``, ``self.model`` and ``self.ops``.
 """
 from __future__ import annotations
 
@@ -122,3 +122,29 @@ class DeployTargets:
         from ..op_support import partitions
 
         return partitions(self.ops, delegate, subgraph)
+
+    def overlay_table(self, name: str, layers=None):
+        """The data behind one overlay of the graph view: one row per operator.
+
+        Parameters
+        ----------
+        name : {'error', 'gpu', 'xnnpack', 'kind', 'quantized'}
+        layers : pandas.DataFrame, optional
+            ``comparison.layers``: needed for ``'error'`` (``comparison.overlay_table()``
+            passes them).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``subgraph``, ``index``, ``op``, ``value``, ``label``, ``color``, ``tensor``,
+            ``reason`` (see :mod:`tfl_jupyter.core.op_support.overlay`).
+        """
+        from ..op_support.overlay import overlay_table
+
+        return overlay_table(self.ops, name, self.model, layers, self._output_names)
+
+    @cached_property
+    def _output_names(self) -> list:
+        from ..op_support.overlay import output_names
+
+        return output_names(self.ops, self.model)

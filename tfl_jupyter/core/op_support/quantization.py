@@ -7,6 +7,7 @@ from .context import OpContext
 
 _FLOATS = frozenset({"float32", "float16", "bfloat16", "float64"})
 _WEIGHT_TYPES = frozenset({"int8", "uint8", "int4", "int16", "uint4", "int2"})
+NARROW_WEIGHT_TYPES = frozenset({"int4", "uint4", "int2"})
 
 
 def quantization_scheme(ctx: OpContext) -> Tuple[bool, str, str]:
@@ -23,7 +24,7 @@ def quantization_scheme(ctx: OpContext) -> Tuple[bool, str, str]:
         ``scheme`` is one of 'int8', 'uint8', 'int16x8', 'dynamic-range', 'quantize',
         'dequantize', 'float16 weights', or the float/other dtype the op runs in.
         ``weights`` describes quantized constant inputs: 'per-channel (axis N)',
-        'per-tensor' or ''.
+        'per-tensor' or '', prefixed with the type below 8 bits ('int4 per-channel (axis 0)').
     """
     activations = [t for t in ctx.inputs + ctx.outputs
                    if t is not None and not t.is_constant]
@@ -35,6 +36,9 @@ def quantization_scheme(ctx: OpContext) -> Tuple[bool, str, str]:
         granularity = f"per-channel (axis {per_channel[0].quantized_dimension})"
     elif weights:
         granularity = "per-tensor"
+    narrow = sorted({t.dtype for t in weights} & NARROW_WEIGHT_TYPES)
+    if narrow:
+        granularity = f"{'/'.join(narrow)} {granularity}"  # int4 weights (the LiteRT Quantizer's recipes) say so
 
     name = ctx.name
     if name == "DEQUANTIZE":

@@ -17,7 +17,7 @@ from .edgetpu_rules import edgetpu_verdict, mapped_part
 from .micro_rules import micro_verdict
 from .options import OPTION_LAYOUTS
 from .partitions import partition_caption
-from .quantization import quantization_scheme
+from .quantization import NARROW_WEIGHT_TYPES, quantization_scheme
 from .xnnpack_rules import xnnpack_verdict
 
 OPS_COLUMNS = [
@@ -405,7 +405,7 @@ def op_summary(ops: pd.DataFrame) -> pd.DataFrame:
     targets = [t for t in TARGETS if t in ops.columns]
     groups: Dict[tuple, dict] = {}
     for row in ops[["op", "kind", "custom_code", "version", "subgraph", "quantized",
-                    "quant_scheme", "notes"] + targets].itertuples(index=False):
+                    "quant_scheme", "weights_quant", "notes"] + targets].itertuples(index=False):
         key = (row.op, row.kind)
         g = groups.get(key)
         if g is None:
@@ -416,7 +416,8 @@ def op_summary(ops: pd.DataFrame) -> pd.DataFrame:
         for t in targets:
             g[t] += bool(getattr(row, t))
         g["q"] += bool(row.quantized)
-        g["schemes"][row.quant_scheme] = None
+        narrow = row.weights_quant.split(" ")[0] if row.weights_quant.split(" ")[0] in NARROW_WEIGHT_TYPES else ""
+        g["schemes"][f"{row.quant_scheme} ({narrow} weights)" if narrow else row.quant_scheme] = None
         g["versions"].add(int(row.version))
         g["subgraphs"].add(int(row.subgraph))
         for note in row.notes.split("; ") if row.notes else ():

@@ -10,6 +10,7 @@ import functools
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
@@ -81,8 +82,17 @@ class ExportCache:
             pending.run()
         return pending.wait(deadline)
 
-    def clear(self) -> None:
-        """Delete every export."""
+    def clear(self, wait_s: float = 30.0) -> None:
+        """Delete every export, once the ones still being made in the background are done.
+
+        An export left running in a daemon thread at interpreter exit would be ended inside
+        TensorFlow's C++ frames, which aborts the process; so this waits up to ``wait_s``.
+        """
+        with self._lock:
+            pending = list(self._pending.values())
+        end = time.monotonic() + wait_s
+        for export in pending:
+            export.done.wait(max(0.0, end - time.monotonic()))
         with self._lock:
             for folder in self._exports.values():
                 folder.cleanup()
@@ -110,7 +120,7 @@ class _Export:
 
     def __init__(self, make):
         self._make = make
-        self._done = threading.Event()
+        self.done = threading.Event()
         self._path = self._error = None
 
     def start(self) -> None:
@@ -124,11 +134,11 @@ class _Export:
         except BaseException as exc:  # raised again by wait(), in every caller
             self._error = exc
         finally:
-            self._done.set()
+            self.done.set()
 
     def wait(self, deadline: Deadline) -> str:
         """The export's path once it is made; TimeoutError if the deadline comes first."""
-        while not self._done.wait(0.1 if deadline.timeout is None else min(0.1, deadline.remaining())):
+        while not self.done.wait(0.1 if deadline.timeout is None else min(0.1, deadline.remaining())):
             if deadline.passed():
                 raise deadline.error("exporting the model (the export goes on in the background, for the next try)")
         if self._error is not None:

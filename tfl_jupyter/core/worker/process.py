@@ -209,7 +209,7 @@ class WorkerProcess:
         )
         return WorkerDied(summary, (), tail)
 
-    def _output_tail(self, limit: int = 4000) -> str:
+    def _output_tail(self, limit: int = 16000) -> str:  # faulthandler lists ~200 extension modules
         try:
             self._output_file.seek(0, os.SEEK_END)
             size = self._output_file.tell()

@@ -93,8 +93,6 @@ class ResultActions:
         def done(value, error):
             if error is not None:
                 text = jobs.describe_failure(error, self.task.elapsed)[1]
-                if isinstance(error, NotImplementedError):
-                    text = f"Requantizing is not available in this installation ({error})."
                 self._finish(None, f"Could not requantize #{entry.number}: {text}", "error")
                 return
             result, comparison = value

@@ -26,6 +26,8 @@ _FIELD_WORDS = (
     ("supported_types", "supported_types"),
     ("float16", "supported_types"),
     ("quantize", "quantize"),
+    ("recipe", "quantizer"),
+    ("litert", "quantizer"),
     ("optimizations", "optimizations"),
     ("timeout", "timeout"),
     ("signature_keys", "signature_keys"),
@@ -187,6 +189,10 @@ def _settings_kwargs(shown: Dict[str, Any]) -> Dict[str, Any]:
         "optimizations", "supported_ops", "supported_types", "inference_input_type", "inference_output_type")}))
     if kwargs["supported_ops"] == []:
         raise _FieldError("tick at least one ops set under Supported ops (TFLITE_BUILTINS is the usual one)", "supported_ops")
+    kwargs["quantizer"] = shown.get("quantizer", "converter")
+    kwargs["recipe"] = shown.get("recipe") or None
+    if kwargs["quantizer"] == "litert" and kwargs["recipe"]:
+        kwargs["quantize"] = "none"  # a recipe stands instead of the preset
     kwargs["allow_custom_ops"] = shown["allow_custom_ops"]
     kwargs["experimental_new_converter"] = shown["experimental_new_converter"]
     kwargs["signature_keys"] = _comma_list(shown["signature_keys"])

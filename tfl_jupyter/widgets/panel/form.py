@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import ipywidgets as w
 
-from ...core.settings import IO_TYPES, OPS_SETS, OPTIMIZATIONS, PRESETS, SUPPORTED_TYPES, io_type_name, names, shapes_text
+from ...core.settings import (IO_TYPES, LITERT_RECIPES, OPS_SETS, OPTIMIZATIONS, PRESETS, SUPPORTED_TYPES, io_type_name,
+                               names, shapes_text)
 from . import presets
 from .util import close_tree
 
@@ -62,6 +64,12 @@ class SettingsForm:
         self.quantize = w.Dropdown(options=[(f"{p.name} — {p.description}", p.name) for p in PRESETS.values()],
                                    value="none", layout=w.Layout(flex="1 1 auto"))
         self.quantize.add_class("tfl-quantize")
+        self.quantizer = w.Dropdown(options=[("TFLiteConverter", "converter"), ("LiteRT Quantizer (float, then a recipe)", "litert")],
+                                    value="converter", layout=w.Layout(flex="1 1 auto"))
+        self.quantizer.add_class("tfl-quantizer")
+        self.recipe = w.Combobox(placeholder="recipe (LiteRT Quantizer): the preset's, or a name / .json file",
+                                 options=list(LITERT_RECIPES), ensure_option=False, layout=w.Layout(flex="1 1 auto", min_width="8em"))
+        self.recipe.add_class("tfl-recipe")
         self.dataset = w.Combobox(placeholder="none (or a variable / expression such as calib[:100])",
                                   ensure_option=False, layout=w.Layout(flex="1 1 auto", min_width="8em"))
         self.dataset.add_class("tfl-dataset")
@@ -112,6 +120,9 @@ class SettingsForm:
         return {
             "source": _row("Model", self.source, self.refresh, css="tfl-row-source", wrap=False),
             "quantize": _row("Quantization", self.quantize, css="tfl-row-quantize", wrap=False),
+            "quantizer": _row("Quantizer", self.quantizer, self.recipe, css="tfl-row-quantizer", wrap=False,
+                              tooltip="quantizer / recipe: the converter's own quantization, or a float conversion "
+                                      "quantized by the LiteRT Quantizer (pip install 'tfl_jupyter[quantizer]')"),
             "dataset": _row("Calibration data", self.dataset, css="tfl-row-dataset", wrap=False,
                             tooltip="representative_dataset: samples to calibrate int8 activations"),
             "supported_ops": _row("Supported ops", *self.supported_ops.values(), css="tfl-row-ops"),
@@ -136,7 +147,7 @@ class SettingsForm:
 
     def _layout(self) -> w.VBox:
         rows = self.rows
-        left = w.VBox([rows["source"], _row("", self.source_info), rows["quantize"], rows["dataset"],
+        left = w.VBox([rows["source"], _row("", self.source_info), rows["quantize"], rows["quantizer"], rows["dataset"],
                        _row("", self.dataset_info)])
         right = w.VBox([rows["supported_ops"], rows["supported_types"], rows["io"], rows["allow_custom_ops"]])
         main = w.GridBox([left, right], layout=w.Layout(
@@ -151,7 +162,7 @@ class SettingsForm:
     def controls(self) -> List[w.Widget]:
         """Every control whose value is a setting."""
         return [
-            self.source, self.quantize, self.dataset, *self.supported_ops.values(), *self.supported_types.values(),
+            self.source, self.quantize, self.quantizer, self.recipe, self.dataset, *self.supported_ops.values(), *self.supported_types.values(),
             self.inference_input_type, self.inference_output_type, self.allow_custom_ops,
             *self.optimizations.values(), self.experimental_new_converter, self.signature_keys, self.tags,
             self.input_shapes, self.batch_size, self.output_file, self.timeout, self.in_process, self.attrs, self.measure, self.measure_samples,
@@ -169,6 +180,8 @@ class SettingsForm:
         return {
             "source": self.source.value.strip(),
             "quantize": self.quantize.value,
+            "quantizer": self.quantizer.value,
+            "recipe": self.recipe.value.strip(),
             "dataset": self.dataset.value.strip(),
             "optimizations": _ticked(self.optimizations),
             "supported_ops": _ticked(self.supported_ops),
@@ -200,6 +213,12 @@ class SettingsForm:
         values = dict(values)
         if "quantize" in values:
             self.quantize.value = presets.preset_name(values.pop("quantize"))
+        if values.get("quantizer") is not None:
+            self.quantizer.value = values["quantizer"]
+        if values.get("recipe") is not None:
+            self.recipe.value = values["recipe"] if isinstance(values["recipe"], str) else json.dumps(values["recipe"])
+        values.pop("quantizer", None)
+        values.pop("recipe", None)
         lists = {"optimizations": (self.optimizations, OPTIMIZATIONS), "supported_ops": (self.supported_ops, OPS_SETS),
                  "supported_types": (self.supported_types, SUPPORTED_TYPES)}
         for field, (boxes, allowed) in lists.items():

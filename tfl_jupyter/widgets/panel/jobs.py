@@ -5,16 +5,15 @@ These functions run in the panel's worker thread; they touch no widget.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Dict, List, Tuple
 
-from ...core.errors import ConversionError
+from ...core.errors import ConversionCancelled, ConversionError
 from ...core.settings import SETTING_NAMES
-from ...core.errors import ConversionCancelled, WorkerDied
+from ...core.text import error_text
 from .checks import Request
 from .history import CANCELLED, FAILED
 
-_QUIET = {"progress": False}  # no tqdm bars: they would land in whichever cell runs at the time
+# No tqdm bars (progress=False below): they would land in whichever cell runs at the time.
 
 
 def convert(request: Request, on_sample) -> Any:
@@ -27,26 +26,21 @@ def convert(request: Request, on_sample) -> Any:
 def measure(result, samples: int, on: Any = None, labels: Any = None) -> Tuple[Any, str]:
     """``result.compare(on, n=samples, labels=labels)``, or (None, why not)."""
     try:
-        return _call(result.compare, samples=on, n=samples, labels=labels), ""
-    except NotImplementedError as exc:
-        return None, f"Comparison is not available in this installation ({exc})."
+        return result.compare(on, n=samples, labels=labels, progress=False), ""
     except ConversionCancelled:
         return None, "Measuring the error was cancelled."
     except Exception as exc:  # the user's model or samples: say so, keep the conversion
-        return None, f"Could not measure the error: {_short(exc)}"
+        return None, f"Could not measure the error: {error_text(exc, 600)}"
 
 
 def layers(comparison) -> Tuple[Any, str]:
     """The per-layer table of ``comparison`` (QuantizationDebugger), or (None, why not)."""
     try:
-        compute = getattr(comparison, "compute_layers", None)
-        return (_call(compute) if compute is not None else comparison.layers), ""
-    except NotImplementedError as exc:
-        return None, f"Per-layer error is not available in this installation ({exc})."
+        return comparison.compute_layers(progress=False), ""
     except ConversionCancelled:
         return None, "Computing the per-layer error was cancelled."
     except Exception as exc:
-        return None, _short(exc)
+        return None, error_text(exc, 600)
 
 
 def requantize(result, comparison, tensors: List[str]) -> Tuple[Any, Any]:
@@ -54,15 +48,14 @@ def requantize(result, comparison, tensors: List[str]) -> Tuple[Any, Any]:
 
     Raises
     ------
-    NotImplementedError, ValueError
-        Not available, or not possible for this model.
+    ValueError
+        Not possible for this model.
     """
-    if comparison is not None and hasattr(comparison, "requantize"):
-        outcome = _call(comparison.requantize, tensors)
+    if comparison is not None:
+        outcome = comparison.requantize(tensors, progress=False)
     else:
-        outcome = _call(result.requantize, denylist=tensors)
-    new_result = getattr(outcome, "result", outcome)
-    return new_result, getattr(outcome, "comparison", None)
+        outcome = result.requantize(denylist=tensors, progress=False)
+    return outcome.result, outcome.comparison
 
 
 def describe_failure(error: BaseException, elapsed: float) -> Tuple[str, str]:
@@ -70,15 +63,11 @@ def describe_failure(error: BaseException, elapsed: float) -> Tuple[str, str]:
     if isinstance(error, (ConversionCancelled, KeyboardInterrupt)):
         return CANCELLED, (f"Cancelled after {elapsed:.1f} s; the conversion worker was stopped (the next conversion "
                            "starts a fresh one). Earlier results are kept.")
-    if isinstance(error, WorkerDied):
+    if isinstance(error, ConversionError):  # WorkerDied too
         return FAILED, error.summary
-    if isinstance(error, ConversionError):
-        return FAILED, error.summary
-    if isinstance(error, TimeoutError):
+    if isinstance(error, (TimeoutError, ValueError, TypeError, RuntimeError, ImportError, OSError)):
         return FAILED, str(error)
-    if isinstance(error, (ValueError, TypeError, RuntimeError, ImportError, OSError)):
-        return FAILED, str(error)
-    return FAILED, _short(error)
+    return FAILED, error_text(error, 600)
 
 
 def request_settings(request: Request) -> Dict[str, Any]:
@@ -87,21 +76,6 @@ def request_settings(request: Request) -> Dict[str, Any]:
     settings = {key: kwargs.get(key) for key in SETTING_NAMES}
     settings["representative_dataset"] = kwargs.get("representative_dataset") is not None
     return settings
-
-
-def _call(function, *args, **kwargs):
-    """Call with ``progress=False`` where the function takes it."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    extra = {k: v for k, v in _QUIET.items() if k in parameters}
-    return function(*args, **kwargs, **extra)
-
-
-def _short(exc: BaseException, limit: int = 600) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["convert", "measure", "layers", "requantize", "describe_failure", "request_settings"]

@@ -15,7 +15,8 @@ from ...core.worker.pool import POOL
 
 TICK_S = 0.25
 # How long exit waits for running work. Work in a worker process stops at once; work in this
-# process (exporting a Keras model, measuring the error) runs to its end.
+# process (exporting a Keras model, measuring the error) cannot be interrupted and runs to its
+# end. (A Jupyter kernel gets SIGTERM 2.5 s after a shutdown request anyway, by default.)
 EXIT_WAIT_S = 30.0
 
 _TASKS: "weakref.WeakSet[BackgroundTask]" = weakref.WeakSet()
@@ -26,7 +27,7 @@ class Busy(RuntimeError):
 
 
 class BackgroundTask:
-    """One piece of work at a time, in a daemon thread.
+    """One piece of work at a time, in a daemon thread (cancelled and waited for at exit).
 
     ``start(work, on_tick, on_done)`` runs ``work(task)`` in a thread; ``on_tick(task)``
     is called every :data:`TICK_S` seconds while it runs (for elapsed time and progress),
@@ -132,10 +133,11 @@ class BackgroundTask:
 def stop_all(timeout: float = EXIT_WAIT_S) -> bool:
     """Cancel all running work and wait for it to end; called once as the interpreter exits.
 
-    The work threads are daemons, so Python does not wait for them; left running, one that is
-    inside native code (a Keras export, a TensorFlow call, the LiteRT interpreter) when Python
-    finalizes is ended by CPython from inside a C++ frame, and the process aborts with
-    ``terminate called without an active exception``.
+    The work threads are daemons, so Python does not wait for them. Before Python 3.14, a
+    daemon thread that is inside native code (a Keras export, a TensorFlow call, the LiteRT
+    interpreter) when Python finalizes is ended with ``pthread_exit`` as it takes the GIL back;
+    unwinding through the C++ (pybind11) frames calls ``std::terminate``, and the process
+    aborts with ``terminate called without an active exception``.
 
     Parameters
     ----------
@@ -149,7 +151,9 @@ def stop_all(timeout: float = EXIT_WAIT_S) -> bool:
     """
     deadline = time.monotonic() + timeout
     running = [task for task in list(_TASKS) if task.cancel()]
-    return all([task.wait(max(0.0, deadline - time.monotonic())) for task in running])
+    for task in running:
+        task.wait(max(0.0, deadline - time.monotonic()))
+    return not any(task.running for task in running)
 
 
 # threading's exit hooks run as shutdown begins, before atexit's: the conversion worker (which

@@ -28,9 +28,9 @@ class ResultTabs:
     def __init__(self, *, on_fix, on_compare, on_layers, on_requantize):
         self.summary = SummaryView(on_fix)
         self.ops = OpsView()
-        self.graph = GraphView()
         self.compare = CompareView(on_compare)
         self.layers = LayersView(on_layers, on_requantize)
+        self.graph = GraphView(keep=self.layers.keep, kept=self.layers.ticked)
         self.code = CodeView()
         views = (self.summary, self.ops, self.graph, self.compare, self.layers, self.code)
         pages = []

@@ -40,6 +40,7 @@ class LayersView:
         self.requantize.on_click(lambda _: on_requantize(self.ticked()))
         self.boxes: List[w.Checkbox] = []
         self.tensors: List[str] = []
+        self.kept: set = set()  # ticked in the Graph tab, not among the rows shown
         self.widget = w.VBox([self.html, self.compute, self.rows, self.requantize])
         self._hide(self.compute, self.requantize)
 
@@ -60,8 +61,17 @@ class LayersView:
             self._render(entry)
 
     def ticked(self) -> List[str]:
-        """Tensor names of the ticked rows."""
-        return [tensor for box, tensor in zip(self.boxes, self.tensors) if box.value]
+        """Tensor names of the ticked rows (and of layers ticked in the Graph tab beyond them)."""
+        return [tensor for box, tensor in zip(self.boxes, self.tensors) if box.value] + sorted(self.kept)
+
+    def keep(self, tensor: str, on: bool) -> None:
+        """Tick or untick the layer of ``tensor`` (the Graph tab's "keep in float")."""
+        if tensor in self.tensors:
+            self.boxes[self.tensors.index(tensor)].value = on
+        elif on:
+            self.kept.add(tensor)
+        else:
+            self.kept.discard(tensor)
 
     def _render(self, entry: HistoryEntry) -> None:
         layers = entry.layers
@@ -95,7 +105,7 @@ class LayersView:
     def _set_rows(self, rows, boxes, tensors=()) -> None:
         old = self.rows.children
         self.rows.children = rows
-        self.boxes, self.tensors = boxes, list(tensors)
+        self.boxes, self.tensors, self.kept = boxes, list(tensors), set()
         for line in old:
             for child in line.children:
                 child.close()

@@ -52,6 +52,9 @@ def summary_html(entry: HistoryEntry) -> str:
         facts.append(("error vs float", entry.metric_text))
     if result.output_file:
         facts.append(("saved to", result.output_file))
+    partitions = result.op_summary.attrs.get("caption")  # the count the graph's gpu/xnnpack overlays show
+    if partitions:
+        facts.append(("partitions", partitions))
     rows = []
     for role, tensors in (("input", result.inputs), ("output", result.outputs)):
         for tensor in tensors:
