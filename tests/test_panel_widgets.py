@@ -344,6 +344,7 @@ def test_graph_tab_shows_the_selected_op_and_keeps_ticked_nodes_in_float(make_pa
         assert graph.keep_box.layout.display is None and not graph.keep_box.value
         graph.keep_box.value = True
     assert sorted(panel.tabs.layers.ticked()) == sorted(picked["tensor"])
+    assert sorted(graph.viewer.marked) == sorted([[0, int(i)] for i in picked["index"]])
     panel.tabs.layers.requantize.click()
     new = finish(panel)
     assert new.status == "ok" and new.parent == base.number

@@ -74,12 +74,15 @@ export class OverlayPainter {
     this.nodes = [];
     this.doc = null;
     this.subgraph = 0;
+    this.selectedIndex = null;
     this.disabled = false;
     this.build(bar);
     this.onOverlays = () => { this.fillSelect(); this.paint(); };
     this.onOverlay = () => this.paint();
+    this.onMarked = () => this.outline();
     model.on("change:overlays", this.onOverlays);
     model.on("change:overlay", this.onOverlay);
+    model.on("change:marked", this.onMarked);
     this.fillSelect();
   }
 
@@ -175,6 +178,7 @@ export class OverlayPainter {
         node.title.textContent = row === undefined ? node.originalTitle : this.hoverText(name, data.rows, row);
       }
     }
+    this.outline();
     this.showLegend(this.disabled ? "" : name, this.disabled ? null : data);
     this.lastPaintMs = performance.now() - started;
     if (this.doc && this.doc.body) {
@@ -252,18 +256,28 @@ export class OverlayPainter {
     return box;
   }
 
-  /** A node was clicked: tell the kernel (``selected``) and outline it. */
-  choose(node) {
-    for (const other of this.nodes) {
-      if (other.border) {
-        other.border.style.stroke = "";
-        other.border.style.strokeWidth = "";
+  /** Outline the selected node (solid) and the ops kept in float (``marked``, dashed). */
+  outline() {
+    const marked = new Set((this.model.get("marked") || [])
+      .filter(([subgraph]) => subgraph === this.subgraph).map(([, index]) => index));
+    for (const node of this.nodes) {
+      const selected = node.index === this.selectedIndex;
+      const kept = marked.has(node.index);
+      node.element.dataset.tflMarked = kept ? "1" : "";
+      if (node.border) {
+        Object.assign(node.border.style, {
+          stroke: selected ? "#cc0000" : kept ? "#5e3c99" : "",
+          strokeWidth: selected || kept ? "3px" : "",
+          strokeDasharray: kept && !selected ? "6 3" : "",
+        });
       }
     }
-    if (node.border) {
-      node.border.style.stroke = "#cc0000";
-      node.border.style.strokeWidth = "3px";
-    }
+  }
+
+  /** A node was clicked: tell the kernel (``selected``) and outline it. */
+  choose(node) {
+    this.selectedIndex = node.index;
+    this.outline();
     // Op and tensor as the kernel names them, from any overlay's rows.
     const selected = { subgraph: this.subgraph, index: node.index, op: "", tensor: "" };
     for (const data of Object.values(this.model.get("overlays") || {})) {
@@ -281,5 +295,6 @@ export class OverlayPainter {
   dispose() {
     this.model.off("change:overlays", this.onOverlays);
     this.model.off("change:overlay", this.onOverlay);
+    this.model.off("change:marked", this.onMarked);
   }
 }

@@ -300,6 +300,10 @@ def test_nodes_ticked_in_the_panel_graph_are_kept_in_float(browser, jupyter_lab,
                 f"#canvas g.graph-node[data-tfl-index='{row['index']}'] .node-item-type").first.click()
             graph.locator(".tfl-graph-detail", has_text=f"(op {row['index']})").wait_for(timeout=20_000)
             graph.locator(".tfl-graph-keep input[type=checkbox]").check()
+        for row in picked:  # outlined on the graph as kept in float
+            netron_frame(graph).locator(
+                f"#canvas g.graph-node[data-tfl-index='{row['index']}'][data-tfl-marked='1']").wait_for(
+                state="attached", timeout=20_000)
         panel.screenshot(path=str(artifacts / "netron_overlay_panel_graph.png"))
         panel.locator(".tfl-tabs .lm-TabBar-tab", has_text="Layers").click()
         panel.locator("button.tfl-requantize").click()

@@ -1,4 +1,4 @@
-// tfl_jupyter netron_view, built from js/ sources sha256:59ae93a76ca6ad1234d8c9cf61958c56fe46e1205f5244d63fb0f6d989fa72e3
+// tfl_jupyter netron_view, built from js/ sources sha256:c786d91a3bfcd255c87bbc0a61285860d92268dddb52583ac35d86c077381818
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {
@@ -175,6 +175,7 @@ var OverlayPainter = class {
     this.nodes = [];
     this.doc = null;
     this.subgraph = 0;
+    this.selectedIndex = null;
     this.disabled = false;
     this.build(bar);
     this.onOverlays = () => {
@@ -182,8 +183,10 @@ var OverlayPainter = class {
       this.paint();
     };
     this.onOverlay = () => this.paint();
+    this.onMarked = () => this.outline();
     model.on("change:overlays", this.onOverlays);
     model.on("change:overlay", this.onOverlay);
+    model.on("change:marked", this.onMarked);
     this.fillSelect();
   }
   build(bar) {
@@ -280,6 +283,7 @@ var OverlayPainter = class {
         node.title.textContent = row === void 0 ? node.originalTitle : this.hoverText(name, data.rows, row);
       }
     }
+    this.outline();
     this.showLegend(this.disabled ? "" : name, this.disabled ? null : data);
     this.lastPaintMs = performance.now() - started;
     if (this.doc && this.doc.body) {
@@ -369,18 +373,26 @@ var OverlayPainter = class {
     box.style.marginBottom = "4px";
     return box;
   }
-  /** A node was clicked: tell the kernel (``selected``) and outline it. */
-  choose(node) {
-    for (const other of this.nodes) {
-      if (other.border) {
-        other.border.style.stroke = "";
-        other.border.style.strokeWidth = "";
+  /** Outline the selected node (solid) and the ops kept in float (``marked``, dashed). */
+  outline() {
+    const marked = new Set((this.model.get("marked") || []).filter(([subgraph]) => subgraph === this.subgraph).map(([, index]) => index));
+    for (const node of this.nodes) {
+      const selected = node.index === this.selectedIndex;
+      const kept = marked.has(node.index);
+      node.element.dataset.tflMarked = kept ? "1" : "";
+      if (node.border) {
+        Object.assign(node.border.style, {
+          stroke: selected ? "#cc0000" : kept ? "#5e3c99" : "",
+          strokeWidth: selected || kept ? "3px" : "",
+          strokeDasharray: kept && !selected ? "6 3" : ""
+        });
       }
     }
-    if (node.border) {
-      node.border.style.stroke = "#cc0000";
-      node.border.style.strokeWidth = "3px";
-    }
+  }
+  /** A node was clicked: tell the kernel (``selected``) and outline it. */
+  choose(node) {
+    this.selectedIndex = node.index;
+    this.outline();
     const selected = { subgraph: this.subgraph, index: node.index, op: "", tensor: "" };
     for (const data of Object.values(this.model.get("overlays") || {})) {
       const columns = data.rows;
@@ -396,6 +408,7 @@ var OverlayPainter = class {
   dispose() {
     this.model.off("change:overlays", this.onOverlays);
     this.model.off("change:overlay", this.onOverlay);
+    this.model.off("change:marked", this.onMarked);
   }
 };
 

@@ -64,6 +64,7 @@ class NetronView(anywidget.AnyWidget):
     overlays = traitlets.Dict().tag(sync=True)
     overlay = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.Dict().tag(sync=True)
+    marked = traitlets.List().tag(sync=True)  # [subgraph, index] of ops outlined as kept in float
 
     def __init__(self, model_bytes: bytes = b"", filename: str = "model.tflite",
                  height: int = DEFAULT_HEIGHT, overlays: Optional[dict] = None,

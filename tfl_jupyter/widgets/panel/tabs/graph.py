@@ -92,6 +92,7 @@ class GraphView:
             self.viewer.selected = {}
         self.html.value = ""
         self._describe(None)
+        self._mark()
         self.widget.children = [self.body]
 
     def _selected(self, change) -> None:
@@ -127,6 +128,14 @@ class GraphView:
     def _keep_changed(self, change) -> None:
         if self._tensor is not None and self._keep is not None:
             self._keep(self._tensor, bool(change["new"]))
+            self._mark()
+
+    def _mark(self) -> None:
+        """Outline the ops whose layers are ticked to stay in float."""
+        rows = self.viewer.overlays.get("error", {}).get("rows")
+        kept = set(self._kept()) if self._kept and rows else set()
+        self.viewer.marked = [[s, i] for s, i, t in zip(rows["subgraph"], rows["index"], rows["tensor"])
+                              if t in kept] if kept else []
 
     def close(self) -> None:
         """Close the viewer."""
