@@ -1,4 +1,4 @@
-"""Shared bits of the benchmarks: the result table, medians, and the --strict exit code."""
+"""Shared bits of the benchmarks: the models, the result table, medians, and the --strict exit code."""
 
 from __future__ import annotations
 
@@ -110,3 +110,30 @@ def report(rows: list, strict: bool, raw_label: str = "raw s", checks: Optional[
     print(f"\n{total - len(missed)}/{total} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
     sys.stdout.flush()
     return 1 if (strict and missed) else 0
+
+
+def build_model(name: str, softmax: bool = False):
+    """``(model, input shape)``: ``keras.applications.MobileNetV2(weights=None)`` for
+    ``"mobilenetv2"``, else a seeded five-layer CNN on 32x32x3 (``"toy"``), with a softmax
+    head when ``softmax``."""
+    import keras
+
+    if name == "mobilenetv2":
+        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
+    keras.utils.set_random_seed(0)
+    shape = (32, 32, 3)
+    model = keras.Sequential([
+        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax" if softmax else None),
+    ])
+    return model, shape
+
+
+def nudge(model, step: int) -> None:
+    """Change one weight (by a different amount for each ``step``), so that no cache of an
+    earlier conversion applies and both sides convert a model neither has seen."""
+    weight = model.weights[0]
+    value = weight.numpy()
+    value.flat[0] += 1e-3 * (step + 1)
+    weight.assign(value)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from _common import Row, fmt, median, parser, report, timed
+from _common import Row, build_model, fmt, median, parser, report, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -27,19 +27,6 @@ COMPARE_TARGET = 1.05
 CHECKS_TARGET = 0.02
 
 
-def build_model(name: str):
-    import keras
-
-    if name == "mobilenetv2":
-        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
-    keras.utils.set_random_seed(0)
-    shape = (32, 32, 3)
-    model = keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
-    return model, shape
 
 
 def main() -> int:
@@ -54,7 +41,7 @@ def main() -> int:
     from tfl_jupyter.core.calibration_checks import check_dataset
 
     import_s, _ = timed(__import__, "tensorflow")
-    model, shape = build_model(args.model)
+    model, shape = build_model(args.model, softmax=True)
     rng = np.random.default_rng(0)
     x = rng.random((args.samples, *shape), dtype=np.float32)
     classes = int(model.output_shape[-1])

@@ -18,26 +18,13 @@ from __future__ import annotations
 
 import os
 
-from _common import Row, fmt, median, parser, report, silenced, timed
+from _common import Row, build_model, fmt, median, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TARGET = 0.35
 
 
-def build_model(name: str):
-    import keras
-
-    if name == "mobilenetv2":
-        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
-    keras.utils.set_random_seed(0)
-    shape = (32, 32, 3)
-    model = keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
-    return model, shape
 
 
 def hand_loop(model, tflite_model: bytes, x):
@@ -75,13 +62,13 @@ def main() -> int:
     import tfl_jupyter as tj
 
     import_s, _ = timed(__import__, "tensorflow")
-    toy, toy_shape = build_model("toy")
+    toy, toy_shape = build_model("toy", softmax=True)
     toy_x = np.random.default_rng(1).random((8, *toy_shape), dtype=np.float32)
     toy_result = tj.convert(toy, quantize="int8", representative_dataset=toy_x)
     hand_loop(toy, toy_result.tflite_model, toy_x)
     ours(toy_result, toy_x)
 
-    model, shape = build_model(args.model)
+    model, shape = build_model(args.model, softmax=True)
     x = np.random.default_rng(0).random((args.samples, *shape), dtype=np.float32)
     convert_s, result = timed(lambda: tj.convert(model, quantize="int8", representative_dataset=x[:16]))
     print(f"import tensorflow {import_s:.2f} s; model {args.model}, {model.count_params():,} params; "

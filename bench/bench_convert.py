@@ -32,7 +32,7 @@ import os
 import time
 from collections import defaultdict
 
-from _common import Row, cpu_seconds, fmt, median, parser, report, silenced
+from _common import Row, build_model, cpu_seconds, fmt, median, nudge, parser, report, silenced
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # same for both sides (and the worker); keeps output readable
 
@@ -43,25 +43,8 @@ MAGIC = {
 }
 
 
-def build_model(name: str):
-    import keras
-
-    if name == "mobilenetv2":
-        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
-    shape = (32, 32, 3)
-    model = keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10),
-    ])
-    return model, shape
 
 
-def nudge(model, step: int) -> None:
-    """Change one weight so that no cache of an earlier conversion applies."""
-    weight = model.weights[0]
-    value = weight.numpy()
-    value.flat[0] += 1e-3 * (step + 1)
-    weight.assign(value)
 
 
 def raw_convert(tf, model, mode: str, calib) -> bytes:

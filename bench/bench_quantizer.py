@@ -26,32 +26,15 @@ import os
 
 import numpy as np
 
-from _common import Row, median, parser, report, timed
+from _common import Row, build_model, median, nudge, parser, report, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIRST_TARGET, FURTHER_TARGET, SWEEP_TARGET = 1.1, 0.05, 1.3
 
 
-def build_model(name: str):
-    import keras
-
-    if name == "mobilenetv2":
-        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
-    keras.utils.set_random_seed(0)
-    shape = (32, 32, 3)
-    model = keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10),
-    ])
-    return model, shape
 
 
-def nudge(model, step: int) -> None:
-    """Change one weight: a model never converted before."""
-    layer = model.layers[-1]
-    kernel, *rest = layer.get_weights()
-    layer.set_weights([kernel + np.float32(1e-4 * step), *rest])
 
 
 def main() -> int:

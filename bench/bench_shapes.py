@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections import defaultdict
 
-from _common import Row, median, parser, report, silenced
+from _common import Row, median, nudge, parser, report, silenced
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -41,12 +41,6 @@ def build_model():
     return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(x), name="bilstm")
 
 
-def nudge(model, step: int) -> None:
-    """Change one weight so that no cache of an earlier conversion applies."""
-    weight = model.weights[0]
-    value = weight.numpy()
-    value.flat[0] += 1e-3 * (step + 1)
-    weight.assign(value)
 
 
 def raw_convert(tf, model) -> bytes:

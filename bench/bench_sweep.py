@@ -26,7 +26,7 @@ import os
 
 import numpy as np
 
-from _common import Row, fmt, median, parser, report, silenced, timed
+from _common import Row, build_model, fmt, median, nudge, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,18 +34,6 @@ TARGET = 0.35
 MODES = ("float", "dynamic", "float16", "int8", "int8-full", "int16x8")
 
 
-def build_model(name: str):
-    import keras
-
-    if name == "mobilenetv2":
-        return keras.applications.MobileNetV2(weights=None), (224, 224, 3)
-    keras.utils.set_random_seed(0)
-    shape = (32, 32, 3)
-    model = keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10),
-    ])
-    return model, shape
 
 
 def raw_convert(tf, model, mode: str, calib) -> bytes:
@@ -79,11 +67,6 @@ def our_sweep(tj, model, calib):
     return tj.sweep(model, MODES, representative_dataset=calib, progress=False)
 
 
-def nudge(model, step: int) -> None:
-    """Change one weight: a model never converted before, for both sides."""
-    layer = model.layers[-1]
-    kernel, *rest = layer.get_weights()
-    layer.set_weights([kernel + np.float32(1e-4 * step), *rest])
 
 
 def main() -> int:

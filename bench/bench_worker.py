@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from _common import Row, median, parser, report, silenced, timed
+from _common import Row, median, nudge, parser, report, silenced, timed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -118,15 +118,13 @@ def main() -> int:
     return report(rows, args.strict, checks=checks)
 
 
-def nudged(model, seed: int):
+def nudged(model, step: int):
     """A callable that changes one weight of ``model`` (a new fingerprint) and returns it."""
-    def nudge():
-        layer = model.layers[-1]
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel + np.float32(1e-3 * (seed + 1)), bias])
+    def changed():
+        nudge(model, step)
         return model
 
-    return nudge
+    return changed
 
 
 def kernel_growth(tj, conversions) -> float:
