@@ -1,10 +1,10 @@
 """Build function for hatch-jupyter-builder: keep the viewer's front-end bundle current.
 
 ``js/`` holds the sources of the viewer's front-end; ``js/build.mjs`` bundles them into
-``tfl_jupyter/static/netron_view.js``, which is committed and ships in every wheel and
-sdist. The bundle's first line records a sha256 of the sources it was built from, so a
-stale bundle is told from a fresh one without Node.js (file times say nothing after a
-``git clone``).
+``tfl_jupyter/static/netron_view.js`` (the widget) and ``netron_overlay.js`` (the overlay
+painter inside Netron's page), which are committed and ship in every wheel and sdist. Each
+bundle's first line records a sha256 of the sources it was built from, so a stale bundle is
+told from a fresh one without Node.js (file times say nothing after a ``git clone``).
 
 When pyproject.toml's ``[tool.hatch.build.hooks.jupyter-builder]`` calls
 :func:`build_frontend` before a wheel or sdist is built:
@@ -23,9 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"
-BUNDLE = HERE / "tfl_jupyter" / "static" / "netron_view.js"
+BUNDLES = tuple(HERE / "tfl_jupyter" / "static" / name for name in ("netron_view.js", "netron_overlay.js"))
 # Kept in step with js/build.mjs, which writes this line with the same hash.
-BANNER_PREFIX = "// tfl_jupyter netron_view, built from js/ sources sha256:"
+BANNER_PREFIX = "// tfl_jupyter front-end, built from js/ sources sha256:"
 
 
 def source_hash(js: Path = JS) -> str:
@@ -50,13 +50,13 @@ def source_hash(js: Path = JS) -> str:
     return digest.hexdigest()
 
 
-def built_hash(bundle: Path = BUNDLE):
-    """The source hash recorded in the bundle's first line.
+def built_hash(bundle: Path):
+    """The source hash recorded in a bundle's first line.
 
     Parameters
     ----------
     bundle : pathlib.Path
-        The built ``netron_view.js``.
+        A built bundle, one of :data:`BUNDLES`.
 
     Returns
     -------
@@ -88,20 +88,22 @@ def build_frontend(target_name: str, version: str) -> None:
     """
     if (HERE / "PKG-INFO").exists() or not (JS / "package.json").exists():
         return  # an unpacked sdist or a tree without js/: the bundle ships as it is
-    if built_hash() == source_hash():
+    current = source_hash()
+    if all(built_hash(bundle) == current for bundle in BUNDLES):
         return
     npm = shutil.which("npm")
     if npm is None:
-        if BUNDLE.exists():
+        missing = [bundle.name for bundle in BUNDLES if not bundle.exists()]
+        if not missing:
             warnings.warn(
-                "tfl_jupyter: js/ changed since tfl_jupyter/static/netron_view.js was built, "
-                "and npm is not on PATH: packaging the old bundle. Install Node.js "
+                "tfl_jupyter: js/ changed since the bundles in tfl_jupyter/static/ were built, "
+                "and npm is not on PATH: packaging the old bundles. Install Node.js "
                 "(https://nodejs.org) and build again to include the changes.",
                 stacklevel=2)
             return
         raise RuntimeError(
-            "tfl_jupyter: tfl_jupyter/static/netron_view.js is missing and npm is not on "
-            "PATH. Building the viewer's front-end from js/ needs Node.js and npm "
+            f"tfl_jupyter: tfl_jupyter/static/{' and '.join(missing)} missing and npm is not "
+            "on PATH. Building the viewer's front-end from js/ needs Node.js and npm "
             "(https://nodejs.org); or install a released wheel or sdist, which carry it.")
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True)
     subprocess.run([npm, "run", "build"], cwd=JS, check=True)

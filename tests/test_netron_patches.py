@@ -37,6 +37,14 @@ def test_patched_files_are_served_without_warnings(fresh_cache):
     assert '<meta name="date"' not in index  # no 180-day "Please update" loop
     assert '<meta name="version"' not in index and '<meta name="netron-version"' in index  # no telemetry
     assert "tfl_jupyter: no consent dialog" in browser
+    assert f'<script type="text/javascript" src="{assets.OVERLAY_SCRIPT}" defer></script>' in index
+
+
+def test_the_overlay_painter_is_served_beside_the_app():
+    content, media_type = assets.asset(assets.OVERLAY_SCRIPT)
+    assert media_type.startswith("text/javascript")
+    assert content.startswith(b"// tfl_jupyter front-end, built from js/ sources")
+    assert b"FramePainter" in content and b"import " not in content  # a classic script, not a module
 
 
 def test_a_patch_that_no_longer_applies_is_reported(tmp_path, monkeypatch, fresh_cache):

@@ -22,7 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLE = "tfl_jupyter/static/netron_view.js"
+BUNDLES = ("tfl_jupyter/static/netron_view.js", "tfl_jupyter/static/netron_overlay.js")
 SERVER_CONFIG = "etc/jupyter/jupyter_server_config.d/tfl_jupyter.json"
 
 
@@ -98,10 +98,11 @@ def test_version_is_read_from_the_installed_metadata():
     assert tfl_jupyter.__version__ == version("tfl_jupyter") == _project_version()
 
 
-def test_committed_bundle_matches_its_sources():
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_committed_bundle_matches_its_sources(bundle):
     hatch_build = _hatch_build()
-    assert hatch_build.built_hash() == hatch_build.source_hash(), (
-        f"{BUNDLE} is stale: cd js && npm ci && npm run build")
+    assert hatch_build.built_hash(REPO / bundle) == hatch_build.source_hash(), (
+        f"{bundle} is stale: cd js && npm ci && npm run build")
 
 
 # -- building sdists and wheels ---------------------------------------------------------
@@ -186,7 +187,8 @@ def test_wheel_carries_the_bundle_and_the_server_config(built):
     _, wheel = built
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        assert archive.read(BUNDLE) == (REPO / BUNDLE).read_bytes()
+        for bundle in BUNDLES:
+            assert archive.read(bundle) == (REPO / bundle).read_bytes()
         config = f"tfl_jupyter-{_project_version()}.data/data/{SERVER_CONFIG}"
         assert config in names, names
         enabled = json.loads(archive.read(config))["ServerApp"]["jpserver_extensions"]
@@ -198,7 +200,7 @@ def test_sdist_carries_the_sources_and_not_the_build_leftovers(built):
     sdist, _ = built
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    expected = {"pyproject.toml", "README.md", "LICENSE", "hatch_build.py", BUNDLE,
+    expected = {"pyproject.toml", "README.md", "LICENSE", "hatch_build.py", *BUNDLES,
                 "js/build.mjs", "js/package.json", "js/package-lock.json",
                 "jupyter-config/jupyter_server_config.d/tfl_jupyter.json"}
     expected |= {f"js/src/{path.name}" for path in (REPO / "js" / "src").glob("*.js")}
@@ -226,35 +228,36 @@ def test_editable_wheel_carries_the_server_config(tmp_path, no_npm_dir):
 def test_pip_wheel_without_node_uses_the_current_bundle(tmp_path, no_npm_dir):
     project = _copy_checkout(tmp_path / "checkout")
     hatch_build = _hatch_build()
-    fresh = hatch_build.built_hash() == hatch_build.source_hash()
+    fresh = all(hatch_build.built_hash(REPO / bundle) == hatch_build.source_hash() for bundle in BUNDLES)
     completed = _pip_wheel(project, tmp_path / "wheels", no_npm_dir)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     [wheel] = (tmp_path / "wheels").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        assert archive.read(BUNDLE) == (project / BUNDLE).read_bytes()
+        for bundle in BUNDLES:
+            assert archive.read(bundle) == (project / bundle).read_bytes()
     if fresh:  # else test_committed_bundle_matches_its_sources reports it
         assert "js/ changed since" not in completed.stdout + completed.stderr
 
 
 def test_stale_bundle_without_node_warns_and_ships_the_old_bundle(tmp_path, no_npm_dir):
     project = _copy_checkout(tmp_path / "checkout")
-    old_bundle = (project / BUNDLE).read_bytes()
+    old_bundles = [(project / bundle).read_bytes() for bundle in BUNDLES]
     source = sorted((project / "js" / "src").glob("*.js"))[0]
     source.write_text(source.read_text(encoding="utf-8") + "\n// changed after the bundle was built\n",
                       encoding="utf-8")
     completed = _pip_wheel(project, tmp_path / "wheels", no_npm_dir)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
-    assert "js/ changed since tfl_jupyter/static/netron_view.js was built, and npm is not on PATH" in output
+    assert "js/ changed since the bundles in tfl_jupyter/static/ were built, and npm is not on PATH" in output
     [wheel] = (tmp_path / "wheels").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        assert archive.read(BUNDLE) == old_bundle
+        assert [archive.read(bundle) for bundle in BUNDLES] == old_bundles
 
 
 def test_missing_bundle_without_node_fails_clearly(tmp_path, no_npm_dir):
     project = _copy_checkout(tmp_path / "checkout")
-    (project / BUNDLE).unlink()
+    (project / BUNDLES[1]).unlink()
     completed = _pip_wheel(project, tmp_path / "wheels", no_npm_dir)
     assert completed.returncode != 0
-    assert "netron_view.js is missing and npm is not on PATH" in completed.stdout + completed.stderr
+    assert "netron_overlay.js missing and npm is not on PATH" in completed.stdout + completed.stderr
     assert not list((tmp_path / "wheels").glob("*.whl"))

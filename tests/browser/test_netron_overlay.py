@@ -9,6 +9,7 @@ against the overlay tables the kernel wrote next to the notebook.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -59,6 +60,9 @@ ERROR_CELL = "comparison.netron()"
 MIXED_OPS = ("Conv2D", "ReverseV2", "While")
 ERROR_OPS = ("FullyConnected",)
 
+# Netron's page replaces window.eval, so Playwright cannot evaluate scripts in it: the
+# embedding page reads the same-origin frame's document, and a cross-origin one is read
+# through locators.
 READ_NODES = """frame => {
     const win = frame.contentWindow;
     return Array.from(frame.contentDocument.querySelectorAll('#canvas g.graph-node'), (g) => {
@@ -80,12 +84,35 @@ def rgb(hex_color: str) -> str:
 def painted_nodes(output) -> dict:
     """Op index -> what the SVG shows for it (label, computed header fill, tooltip)."""
     frame = output.locator("iframe.tfl-netron-frame")
+    if not frame.evaluate("frame => Boolean(frame.contentDocument)"):
+        return painted_nodes_across_origins(output)
     return {node["index"]: node for node in frame.evaluate(READ_NODES)}
+
+
+def painted_nodes_across_origins(output) -> dict:
+    """:func:`painted_nodes` for a frame of another origin: the header's own fill style."""
+    nodes = {}
+    for element in netron_frame(output).locator("#canvas g.graph-node").all():
+        header = element.locator(".node-item-type").first
+        style = header.locator("path").first.get_attribute("style") or ""
+        fill = re.search(r"fill:\s*(rgb\([^)]*\))", style)
+        index = int(element.get_attribute("data-tfl-index"))
+        nodes[index] = {"index": index, "label": element.get_attribute("data-tfl-label"),
+                        "fill": fill.group(1) if fill else "",
+                        "title": header.locator(":scope > title").text_content()}
+    return nodes
 
 
 def wait_painted(output, overlay: str) -> None:
     netron_frame(output).locator(f"body[data-tfl-overlay='{overlay}']").wait_for(
         state="attached", timeout=60_000)
+
+
+def click_node(output, index: int) -> None:
+    """Click op ``index``'s node in the main graph; return once the widget has sent it to the kernel."""
+    netron_frame(output).locator(f"#canvas g.graph-node[data-tfl-index='{index}'] .node-item-type").first.click()
+    output.locator(f"iframe.tfl-netron-frame[data-tfl-selected='0:{index}']").wait_for(
+        state="attached", timeout=20_000)
 
 
 def main_graph(rows: list) -> list:
@@ -197,8 +224,7 @@ def test_clicking_a_node_selects_it_in_the_kernel(overlays):
     output = notebook.output(1)
     wait_painted(output, "gpu")
     conv = next(row for row in table("mixed_gpu.json") if row["op"] == "CONV_2D")
-    netron_frame(output).locator(
-        f"#canvas g.graph-node[data-tfl-index='{conv['index']}'] .node-item-type").first.click()
+    click_node(output, conv["index"])
     notebook.run_cell(3)  # asserts viewer.selected in the kernel
 
 
@@ -240,21 +266,36 @@ def test_legend_and_node_labels_stay_readable_in_both_themes(overlays, artifacts
     output.screenshot(path=str(artifacts / f"netron_overlay_gpu_{light == 'true' and 'light' or 'dark'}.png"))
 
 
-def test_loopback_fallback_shows_the_graph_and_says_overlays_need_the_extension(open_notebook, overlays):
-    # The fallback's frame is another origin (127.0.0.1:port): the page cannot reach its SVG.
+def test_loopback_fallback_paints_overlays_across_origins(open_notebook, overlays, artifacts):
+    # The fallback's frame is another origin (127.0.0.1:port): the page cannot reach its
+    # SVG, so the painter served inside it gets the tables by postMessage.
+    _, _, table = overlays
     notebook = open_notebook("overlay_fallback.ipynb", [
         "import tfl_jupyter as tj\nfrom tfl_jupyter.widgets import NetronView\n"
         "view = NetronView.of(tj.inspect('mixed.tflite'), overlay='gpu', filename='mixed.tflite')\n"
         "view.viewer_route = ''\nview",
-        "view.close()",
+        "assert view.selected['op'] == 'CONV_2D', view.selected\nview.close()",
     ])
     notebook.run_cell(0)
     output = notebook.output(0)
     wait_for_ops(output, MIXED_OPS)
-    assert "without overlays" in output.locator(".tfl-netron-status").inner_text()
-    assert not output.locator("select.tfl-netron-overlay").is_visible()
-    assert not output.locator(".tfl-netron-legend").is_visible()
-    notebook.run_cell(1)
+    assert output.locator("iframe.tfl-netron-frame").get_attribute("src").startswith("http://127.0.0.1:")
+    assert "served by the kernel on 127.0.0.1" in output.locator(".tfl-netron-status").inner_text()
+    # really another origin: the page cannot read the frame's document
+    assert output.locator("iframe.tfl-netron-frame").evaluate("frame => frame.contentDocument") is None
+    wait_painted(output, "gpu")
+    rows = main_graph(table("mixed_gpu.json"))
+    assert_colours_match(output, rows)
+    delegated = [row["value"] >= 0 for row in rows]
+    runs = sum(1 for i, on in enumerate(delegated) if on and (i == 0 or not delegated[i - 1]))
+    assert output.locator(".tfl-legend-partitions").get_attribute("data-count") == str(runs)
+    output.screenshot(path=str(artifacts / "netron_overlay_loopback_gpu.png"))
+    output.locator("select.tfl-netron-overlay").select_option("kind")
+    wait_painted(output, "kind")
+    assert_colours_match(output, main_graph(table("mixed_kind.json")))
+    conv = next(row for row in rows if row["op"] == "CONV_2D")
+    click_node(output, conv["index"])
+    notebook.run_cell(1)  # asserts view.selected in the kernel
 
 
 def test_no_foreign_request(overlays, jupyter_lab):

@@ -17,6 +17,10 @@ What changes against the stock app shipped in the ``netron`` wheel:
   the user is and show "This app uses cookies...". A ``consent`` cookie scoped to the
   viewer's path does the same where cookies work (same-origin Jupyter); the patch also
   covers cross-site frames (VS Code, Colab) where browsers drop such cookies.
+* ``index.html`` loads :data:`OVERLAY_SCRIPT`, this package's overlay painter
+  (``js/src/overlay_frame.js``), served beside the app's own files: it colours the graph's
+  nodes with what the widget sends it by postMessage, which works whether the viewer is of
+  the notebook's origin or the kernel's loopback server.
 * Every response carries :data:`CONTENT_SECURITY_POLICY`, whose ``connect-src 'self' blob:
   data:`` makes the browser refuse any request to another host, patched or not.
 """
@@ -35,6 +39,7 @@ __all__ = [
     "VIEWER_ROUTE",
     "DEFAULT_HEIGHT",
     "MARKER_HEADER",
+    "OVERLAY_SCRIPT",
     "asset",
     "asset_names",
     "consent_cookie",
@@ -48,6 +53,10 @@ __all__ = [
 VIEWER_ROUTE = "tfl-jupyter/netron/"
 #: Height of a viewer in pixels (it can be made taller, resized or shown full screen).
 DEFAULT_HEIGHT = 520
+
+#: The name the overlay painter is served under, beside Netron's files.
+OVERLAY_SCRIPT = "tfl_jupyter_overlay.js"
+_OVERLAY_BUNDLE = Path(__file__).resolve().parent.parent / "static" / "netron_overlay.js"
 
 #: Response header that tells the front-end "this is the viewer, not a login page".
 MARKER_HEADER = ("X-TFL-Jupyter-Viewer", "netron")
@@ -69,17 +78,23 @@ CONTENT_SECURITY_POLICY = "; ".join([
 _SERVED_SUFFIXES = (".js", ".json", ".css", ".html", ".png", ".ico")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 
-# (pattern, replacement, why) applied to the stock files. A pattern that no longer matches
-# (a newer netron) is reported with a warning; the CSP header still keeps the app private.
-_PATCHES: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
+_MAY_SHOW = "the viewer may show it"
+# (pattern, replacement, what it is for, what a miss means) applied to the stock files. A
+# pattern that no longer matches (a newer netron) is reported with a warning; the CSP
+# header still keeps the app private.
+_PATCHES: Dict[str, Tuple[Tuple[str, str, str, str], ...]] = {
     "index.html": (
-        (r'<meta name="date" content="[^"]*">\s*', "", "180-day update check"),
-        (r'<meta name="version" (content="[^"]*")>', r'<meta name="netron-version" \1>', "telemetry"),
+        (r'<meta name="date" content="[^"]*">\s*', "", "180-day update check", _MAY_SHOW),
+        (r'<meta name="version" (content="[^"]*")>', r'<meta name="netron-version" \1>',
+         "telemetry", _MAY_SHOW),
+        (r'(<script type="text/javascript" src="index.js"></script>)',
+         rf'\1\n<script type="text/javascript" src="{OVERLAY_SCRIPT}" defer></script>',
+         "overlay painter", "the graph shows no overlays"),
     ),
     "browser.js": (
         (r"if \(this\._getCookie\('consent'\) \|\| this\._getCookie\('_ga'\)\) \{",
          "if (true) { // tfl_jupyter: no consent dialog, no ipinfo.io look-up",
-         "cookie-consent dialog"),
+         "cookie-consent dialog", _MAY_SHOW),
     ),
 }
 
@@ -125,8 +140,8 @@ def asset(name: str) -> Optional[Tuple[bytes, str]]:
     Parameters
     ----------
     name : str
-        A file name of the web app (``"index.html"``, ``"view.js"``); ``""`` is
-        ``index.html``.
+        A file name of the web app (``"index.html"``, ``"view.js"``) or
+        :data:`OVERLAY_SCRIPT`; ``""`` is ``index.html``.
 
     Returns
     -------
@@ -134,6 +149,8 @@ def asset(name: str) -> Optional[Tuple[bytes, str]]:
         None when ``name`` is not a file of the web app (the caller answers 404).
     """
     name = name or "index.html"
+    if name == OVERLAY_SCRIPT:
+        return _OVERLAY_BUNDLE.read_bytes(), _media_type(name)
     if name not in asset_names():
         return None
     if name in _PATCHES:
@@ -150,30 +167,30 @@ def patch_status() -> List[Tuple[str, str, bool]]:
     Returns
     -------
     list of (str, str, bool)
-        ``(file name, what the patch turns off, applied)`` for every patch, in order.
+        ``(file name, what the patch is for, applied)`` for every patch, in order.
     """
     return [(name, purpose, applied)
-            for name in _PATCHES for purpose, applied in _apply_patches(name)[1]]
+            for name in _PATCHES for purpose, _, applied in _apply_patches(name)[1]]
 
 
 @functools.lru_cache(maxsize=None)
 def _patched(name: str) -> bytes:
     text, applied = _apply_patches(name)
-    for purpose, ok in applied:
+    for purpose, missed, ok in applied:
         if not ok:
             warnings.warn(
                 f"tfl_jupyter: could not patch the {purpose} in netron {netron_version()}'s "
-                f"{name}; the viewer may show it", RuntimeWarning, stacklevel=2)
+                f"{name}; {missed}", RuntimeWarning, stacklevel=2)
     return text.encode("utf-8")
 
 
-def _apply_patches(name: str) -> Tuple[str, List[Tuple[str, bool]]]:
-    """The patched text of ``name`` and, per patch, ``(purpose, applied)``."""
+def _apply_patches(name: str) -> Tuple[str, List[Tuple[str, str, bool]]]:
+    """The patched text of ``name`` and, per patch, ``(purpose, what a miss means, applied)``."""
     text = (netron_dir() / name).read_text(encoding="utf-8")
     applied = []
-    for pattern, replacement, purpose in _PATCHES[name]:
+    for pattern, replacement, purpose, missed in _PATCHES[name]:
         text, count = re.subn(pattern, replacement, text, count=1)
-        applied.append((purpose, count == 1))
+        applied.append((purpose, missed, count == 1))
     return text, applied
 
 

@@ -1,4 +1,4 @@
-// tfl_jupyter netron_view, built from js/ sources sha256:c786d91a3bfcd255c87bbc0a61285860d92268dddb52583ac35d86c077381818
+// tfl_jupyter front-end, built from js/ sources sha256:59e9503e7ddef3c39fa34758bf9e3c8235e425566beb241f0b82af6e85c7f550
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {
@@ -115,78 +115,29 @@ function whenModelShown(frame, cancelled) {
   });
 }
 
-// src/overlay.js
-function luminance(hex) {
-  const [r, g, b] = [1, 3, 5].map((i) => {
-    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-function textOn(hex) {
-  const light = luminance(hex);
-  return (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) ? "#000" : "#fff";
-}
-function shownSubgraph(win) {
-  try {
-    const view = win.__view__;
-    const index = view.model.modules.indexOf(view.activeTarget);
-    return index >= 0 ? index : 0;
-  } catch {
-    return 0;
-  }
-}
-function findOpNodes(doc) {
-  const elements = doc.querySelectorAll("#canvas g.graph-node");
-  return Array.from(elements, (element, position) => {
-    const header = element.querySelector(".node-item-type");
-    const title = header ? header.querySelector(":scope > title") : null;
-    const text = title ? title.textContent : "";
-    const index = /^\d+$/.test(text) ? Number(text) : position;
-    return {
-      element,
-      index,
-      title,
-      originalTitle: text,
-      items: Array.from(element.querySelectorAll(".node-item-type")),
-      border: element.querySelector(":scope > path.node-border")
-    };
-  });
-}
-function formatValue(name, value) {
-  if (value === null || value === void 0) {
-    return "";
-  }
-  if (name === "error") {
-    return ` (rmse/scale ${value.toFixed(3)})`;
-  }
-  if (name === "gpu" || name === "xnnpack") {
-    return value >= 0 ? ` (partition ${value + 1})` : "";
-  }
-  return "";
-}
-var OverlayPainter = class {
+// src/overlay_controls.js
+var OverlayControls = class {
   /**
-   * @param model the widget model (traits ``overlays``, ``overlay``, ``selected``)
-   * @param bar the element to put the selector and legend in
+   * @param model the widget model (traits ``overlays``, ``overlay``, ``selected``, ``marked``)
+   * @param bar the element to put the selector in
+   * @param frame the iframe that shows Netron
    */
-  constructor(model, bar) {
+  constructor(model, bar, frame) {
     this.model = model;
-    this.nodes = [];
-    this.doc = null;
+    this.frame = frame;
+    this.frameOrigin = null;
     this.subgraph = 0;
-    this.selectedIndex = null;
-    this.disabled = false;
     this.build(bar);
     this.onOverlays = () => {
       this.fillSelect();
-      this.paint();
+      this.send(true);
     };
-    this.onOverlay = () => this.paint();
-    this.onMarked = () => this.outline();
+    this.onShown = () => this.send(false);
+    this.onMessage = (event) => this.receive(event);
     model.on("change:overlays", this.onOverlays);
-    model.on("change:overlay", this.onOverlay);
-    model.on("change:marked", this.onMarked);
+    model.on("change:overlay", this.onShown);
+    model.on("change:marked", this.onShown);
+    window.addEventListener("message", this.onMessage);
     this.fillSelect();
   }
   build(bar) {
@@ -218,87 +169,69 @@ var OverlayPainter = class {
     bar.append(this.select);
   }
   fillSelect() {
-    const overlays = this.model.get("overlays") || {};
-    const names = Object.keys(overlays);
+    const names = Object.keys(this.model.get("overlays") || {});
     this.select.replaceChildren(...["", ...names].map((name) => {
       const option = document.createElement("option");
       option.value = name;
       option.textContent = name ? `overlay: ${name}` : "no overlay";
       return option;
     }));
-    this.select.style.display = names.length && !this.disabled ? "" : "none";
-    this.select.value = this.model.get("overlay") || "";
+    this.select.style.display = names.length ? "" : "none";
+    this.showLegend();
   }
-  /** The graph is in a frame of another origin (the loopback fallback): nothing to paint. */
-  unavailable() {
-    this.select.style.display = "none";
-    this.legend.style.display = "none";
-    this.disabled = true;
-  }
-  /** Find the nodes of a freshly drawn graph in ``frame`` and paint them. */
-  attach(frame) {
-    this.doc = frame.contentDocument;
-    this.subgraph = shownSubgraph(frame.contentWindow);
-    this.nodes = findOpNodes(this.doc);
-    for (const node of this.nodes) {
-      if (node.element.dataset.tflIndex === void 0) {
-        node.element.addEventListener("click", () => this.choose(node), true);
-      }
-      node.element.dataset.tflIndex = String(node.index);
-    }
-    this.paint();
-  }
-  rows() {
-    const name = this.model.get("overlay");
+  /** The shown overlay's name and data ({legend, rows}), or "" and null. */
+  shown() {
+    const name = this.model.get("overlay") || "";
     const data = name ? (this.model.get("overlays") || {})[name] : null;
-    if (!data) {
-      return { name: "", byIndex: /* @__PURE__ */ new Map(), data: null };
-    }
-    const columns = data.rows;
-    const byIndex = /* @__PURE__ */ new Map();
-    columns.subgraph.forEach((subgraph, row) => {
-      if (subgraph === this.subgraph) {
-        byIndex.set(columns.index[row], row);
-      }
-    });
-    return { name, byIndex, data };
+    return data ? { name, data } : { name: "", data: null };
   }
-  paint() {
-    const started = performance.now();
-    const { name, byIndex, data } = this.rows();
-    this.select.value = name;
-    for (const node of this.nodes) {
-      const row = byIndex.get(node.index);
-      const color = row === void 0 ? "" : data.rows.color[row];
-      const text = color ? textOn(color) : "";
-      for (const item of node.items) {
-        const path = item.querySelector("path");
-        const label = item.querySelector("text");
-        if (path) path.style.fill = color;
-        if (label) label.style.fill = text;
-      }
-      node.element.dataset.tflColor = color;
-      node.element.dataset.tflLabel = row === void 0 ? "" : data.rows.label[row];
-      if (node.title) {
-        node.title.textContent = row === void 0 ? node.originalTitle : this.hoverText(name, data.rows, row);
-      }
+  /** Tell the painter what to show; the tables travel only when they changed. */
+  send(withTables) {
+    this.select.value = this.shown().name;
+    this.showLegend();
+    const win = this.frame.contentWindow;
+    if (!win || !this.frameOrigin) {
+      return;
     }
-    this.outline();
-    this.showLegend(this.disabled ? "" : name, this.disabled ? null : data);
-    this.lastPaintMs = performance.now() - started;
-    if (this.doc && this.doc.body) {
-      this.doc.body.dataset.tflOverlay = name;
-      this.doc.body.dataset.tflPaintMs = this.lastPaintMs.toFixed(2);
+    const message = { tfl: "state", overlay: this.shown().name, marked: this.model.get("marked") || [] };
+    if (withTables) {
+      message.overlays = this.model.get("overlays") || {};
+    }
+    win.postMessage(message, this.frameOrigin);
+  }
+  receive(event) {
+    const data = event.data;
+    if (event.source !== this.frame.contentWindow || !data || typeof data.tfl !== "string") {
+      return;
+    }
+    if (data.tfl === "ready") {
+      this.frameOrigin = event.origin;
+      this.subgraph = 0;
+      this.send(true);
+    } else if (data.tfl === "drawn") {
+      this.subgraph = Number(data.subgraph) || 0;
+      this.showLegend();
+    } else if (data.tfl === "selected") {
+      this.selectNode(Number(data.subgraph), Number(data.index));
     }
   }
-  hoverText(name, rows, row) {
-    const lines = [`${rows.op[row]} (op ${rows.index[row]})`];
-    if (rows.tensor[row]) lines.push(`tensor: ${rows.tensor[row]}`);
-    lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row])}`);
-    if (rows.reason[row]) lines.push(rows.reason[row]);
-    return lines.join("\n");
+  /** A node was clicked in the graph: ``selected`` gets its op and tensor as the kernel names them. */
+  selectNode(subgraph, index) {
+    const selected = { subgraph, index, op: "", tensor: "" };
+    for (const data of Object.values(this.model.get("overlays") || {})) {
+      const columns = data.rows;
+      const row = columns.index.findIndex((value, k) => value === index && columns.subgraph[k] === subgraph);
+      if (row >= 0) {
+        Object.assign(selected, { op: columns.op[row], tensor: columns.tensor[row] });
+        break;
+      }
+    }
+    this.model.set("selected", selected);
+    this.model.save_changes();
+    this.frame.dataset.tflSelected = `${subgraph}:${index}`;
   }
-  showLegend(name, data) {
+  showLegend() {
+    const { data } = this.shown();
     const legend = this.legend;
     legend.replaceChildren();
     legend.style.display = data ? "flex" : "none";
@@ -307,7 +240,7 @@ var OverlayPainter = class {
     const title = document.createElement("b");
     title.textContent = spec.title;
     legend.append(title);
-    if (spec.scale) legend.append(this.scaleBar(spec.scale));
+    if (spec.scale) legend.append(scaleBar(spec.scale));
     for (const entry of spec.entries) {
       const item = document.createElement("span");
       item.className = "tfl-legend-entry";
@@ -333,84 +266,58 @@ var OverlayPainter = class {
       legend.append(item);
     }
   }
-  scaleBar(scale) {
-    const stops = scale.stops;
-    const max = stops[stops.length - 1][0];
-    const box = document.createElement("span");
-    box.className = "tfl-legend-scale";
-    Object.assign(box.style, { position: "relative", display: "inline-block", width: "420px", height: "26px" });
-    const bar = document.createElement("span");
-    const gradient = stops.map(([x, c]) => `${c} ${(100 * x / max).toFixed(1)}%`).join(", ");
-    Object.assign(bar.style, {
-      position: "absolute",
-      left: "0",
-      right: "0",
-      top: "0",
-      height: "10px",
-      background: `linear-gradient(to right, ${gradient})`,
-      border: "1px solid var(--jp-border-color1, #999)"
-    });
-    box.append(bar);
-    const ends = [[0, "0"], [max, `\u2265${max}`]];
-    for (const [x, text] of [...ends, ...scale.marks.map(([v, what]) => [v, `${v} ${what}`])]) {
-      const mark = document.createElement("span");
-      mark.className = "tfl-legend-mark";
-      Object.assign(mark.style, {
-        position: "absolute",
-        left: `${(100 * x / max).toFixed(1)}%`,
-        top: "0",
-        height: "14px",
-        borderLeft: "1px solid currentColor",
-        fontSize: "10px",
-        lineHeight: "10px",
-        paddingTop: "14px",
-        whiteSpace: "nowrap",
-        transform: x === max ? "translateX(-100%)" : ""
-      });
-      mark.textContent = text;
-      box.append(mark);
-    }
-    box.style.marginBottom = "4px";
-    return box;
-  }
-  /** Outline the selected node (solid) and the ops kept in float (``marked``, dashed). */
-  outline() {
-    const marked = new Set((this.model.get("marked") || []).filter(([subgraph]) => subgraph === this.subgraph).map(([, index]) => index));
-    for (const node of this.nodes) {
-      const selected = node.index === this.selectedIndex;
-      const kept = marked.has(node.index);
-      node.element.dataset.tflMarked = kept ? "1" : "";
-      if (node.border) {
-        Object.assign(node.border.style, {
-          stroke: selected ? "#cc0000" : kept ? "#5e3c99" : "",
-          strokeWidth: selected || kept ? "3px" : "",
-          strokeDasharray: kept && !selected ? "6 3" : ""
-        });
-      }
-    }
-  }
-  /** A node was clicked: tell the kernel (``selected``) and outline it. */
-  choose(node) {
-    this.selectedIndex = node.index;
-    this.outline();
-    const selected = { subgraph: this.subgraph, index: node.index, op: "", tensor: "" };
-    for (const data of Object.values(this.model.get("overlays") || {})) {
-      const columns = data.rows;
-      const row = columns.index.findIndex((index, k) => index === node.index && columns.subgraph[k] === this.subgraph);
-      if (row >= 0) {
-        Object.assign(selected, { op: columns.op[row], tensor: columns.tensor[row] });
-        break;
-      }
-    }
-    this.model.set("selected", selected);
-    this.model.save_changes();
-  }
   dispose() {
+    window.removeEventListener("message", this.onMessage);
     this.model.off("change:overlays", this.onOverlays);
-    this.model.off("change:overlay", this.onOverlay);
-    this.model.off("change:marked", this.onMarked);
+    this.model.off("change:overlay", this.onShown);
+    this.model.off("change:marked", this.onShown);
   }
 };
+function scaleBar(scale) {
+  const stops = scale.stops;
+  const max = stops[stops.length - 1][0];
+  const box = document.createElement("span");
+  box.className = "tfl-legend-scale";
+  Object.assign(box.style, {
+    position: "relative",
+    display: "inline-block",
+    width: "420px",
+    height: "26px",
+    marginBottom: "4px"
+  });
+  const bar = document.createElement("span");
+  const gradient = stops.map(([x, c]) => `${c} ${(100 * x / max).toFixed(1)}%`).join(", ");
+  Object.assign(bar.style, {
+    position: "absolute",
+    left: "0",
+    right: "0",
+    top: "0",
+    height: "10px",
+    background: `linear-gradient(to right, ${gradient})`,
+    border: "1px solid var(--jp-border-color1, #999)"
+  });
+  box.append(bar);
+  const ends = [[0, "0"], [max, `\u2265${max}`]];
+  for (const [x, text] of [...ends, ...scale.marks.map(([v, what]) => [v, `${v} ${what}`])]) {
+    const mark = document.createElement("span");
+    mark.className = "tfl-legend-mark";
+    Object.assign(mark.style, {
+      position: "absolute",
+      left: `${(100 * x / max).toFixed(1)}%`,
+      top: "0",
+      height: "14px",
+      borderLeft: "1px solid currentColor",
+      fontSize: "10px",
+      lineHeight: "10px",
+      paddingTop: "14px",
+      whiteSpace: "nowrap",
+      transform: x === max ? "translateX(-100%)" : ""
+    });
+    mark.textContent = text;
+    box.append(mark);
+  }
+  return box;
+}
 
 // src/netron_view.js
 var PROBE_TIMEOUT_MS = 1e4;
@@ -522,9 +429,6 @@ var NetronViewer = class {
     this.status.style.color = "var(--jp-ui-font-color2, #666)";
     this.tallButton = button("Taller", "Switch between the normal height and most of the window", () => this.toggleTall());
     const full = button("Full screen", "Show the graph on the whole screen (Esc to leave)", () => this.box.requestFullscreen?.());
-    bar.append(this.title, this.status);
-    this.overlay = new OverlayPainter(this.model, bar);
-    bar.append(this.tallButton, full);
     this.box = document.createElement("div");
     this.box.className = "tfl-netron-box";
     Object.assign(this.box.style, {
@@ -539,6 +443,9 @@ var NetronViewer = class {
     this.frame.className = "tfl-netron-frame";
     Object.assign(this.frame.style, { width: "100%", height: "100%", border: "0", display: "block" });
     this.box.append(this.frame);
+    bar.append(this.title, this.status);
+    this.overlay = new OverlayControls(this.model, bar, this.frame);
+    bar.append(this.tallButton, full);
     el.append(bar, this.overlay.legend, this.box);
     this.showFilename();
   }
@@ -578,8 +485,7 @@ var NetronViewer = class {
       return;
     }
     this.frame.src = url;
-    this.overlay.unavailable();
-    this.setStatus("served by the kernel on 127.0.0.1: the Jupyter server here has no tfl_jupyter extension, so this works only with the browser on the kernel's machine" + (Object.keys(this.model.get("overlays") || {}).length ? ", and without overlays" : ""));
+    this.setStatus("served by the kernel on 127.0.0.1: the Jupyter server here has no tfl_jupyter extension, so this works only with the browser on the kernel's machine");
   }
   async showModel() {
     if (this.disposed || !this.sameOrigin || !this.frame.contentDocument) {
@@ -602,15 +508,7 @@ var NetronViewer = class {
         await whenModelShown(this.frame, superseded);
         drawn = performance.now() - dropped;
       });
-      const painting = performance.now();
-      this.overlay.attach(this.frame);
-      const win = this.frame.contentWindow;
-      const body = this.frame.contentDocument.body;
-      win.requestAnimationFrame(() => win.requestAnimationFrame(() => Object.assign(body.dataset, {
-        tflDrawMs: drawn.toFixed(1),
-        tflAttachMs: (performance.now() - painting).toFixed(2)
-      })));
-      this.watchRedraws();
+      this.frame.contentDocument.body.dataset.tflDrawMs = drawn.toFixed(1);
       this.setStatus("");
     } catch (error) {
       if (!superseded()) {
@@ -618,24 +516,8 @@ var NetronViewer = class {
       }
     }
   }
-  /** Netron draws a new graph (another subgraph, a new model): paint it again. */
-  watchRedraws() {
-    const target = this.frame.contentDocument.getElementById("target");
-    if (!target || this.watched === target) {
-      return;
-    }
-    this.redraws?.disconnect();
-    this.watched = target;
-    this.redraws = new this.frame.contentWindow.MutationObserver(() => {
-      const generation = this.generation;
-      whenModelShown(this.frame, () => this.disposed || generation !== this.generation).then(() => this.overlay.attach(this.frame), () => {
-      });
-    });
-    this.redraws.observe(target, { childList: true });
-  }
   dispose() {
     this.disposed = true;
-    this.redraws?.disconnect();
     this.overlay.dispose();
     this.focus.dispose();
     this.model.off("change:model_bytes", this.onBytes);
