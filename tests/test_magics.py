@@ -20,7 +20,7 @@ def shell(ipython, tiny_model, calib, string_function, saved_model_dir, keras_fi
     ip.user_ns.update(model=tiny_model, calib=calib, text_fn=string_function,
                       saved_dir=str(saved_model_dir), keras_file=str(keras_files[".keras"]))
     yield ip
-    for name in ("r", "r2", "quiet_result", "_tflite_error", "converter", "x", "shell_said", "samples"):
+    for name in ("r", "r2", "quiet_result", "_tflite_error", "_tflite_result", "wrong", "converter", "x", "shell_said", "samples"):
         ip.user_ns.pop(name, None)
 
 
@@ -281,6 +281,20 @@ def test_labels_flag_adds_task_accuracy_and_calibration_warnings_show(shell, cap
     assert "only 32 calibration samples" in printed.out  # in the comparison's display
     value, error = run(shell, "%tflite_convert model --quantize int8 --representative_dataset calib")
     assert "calibration: only 32 calibration samples: TensorFlow's quantization guide advises" in capsys.readouterr().err
+
+
+def test_a_failed_comparison_fails_the_cell_and_keeps_the_converted_model(shell):
+    shell.user_ns["wrong"] = np.zeros((4, 3, 2), np.float32)  # not the model's input shape
+    outcome = shell.run_cell("%tflite_convert model --quantize dynamic --compare wrong")
+    error = outcome.error_in_exec
+    assert type(error).__name__ == "UsageError", error
+    assert str(error).startswith("compare failed: ") and "the conversion itself succeeded" in str(error)
+    assert isinstance(shell.user_ns.pop("_tflite_result"), ConversionResult)
+    assert isinstance(shell.user_ns["_tflite_error"], ValueError)
+    outcome = shell.run_cell("%tflite_convert model --quantize dynamic --compare wrong -o r2")
+    assert type(outcome.error_in_exec).__name__ == "UsageError" and "result is in `r2`" in str(outcome.error_in_exec)
+    assert shell.user_ns["r2"].settings.quantize == "dynamic"
+    assert "_tflite_result" not in shell.user_ns
 
 
 def test_labels_without_compare_is_a_one_line_usage_error(shell, capsys):

@@ -156,8 +156,8 @@ class TFLiteMagics(Magics):
         if args.netron is not None and args.netron != "error":
             result.netron(overlay=args.netron or None)
         if args.compare is not None:
-            comparison = self._show_comparison(result, args.compare, args.labels)  # its display has the calibration warnings
-            if comparison is not None and args.netron == "error":
+            comparison = self._show_comparison(result, args)  # its display has the calibration warnings
+            if args.netron == "error":
                 comparison.netron()
         else:
             for warning in result.calibration_report.warnings:
@@ -187,14 +187,26 @@ class TFLiteMagics(Magics):
             raise ConversionInterrupted(message) from None
         raise UsageError(message) from None
 
-    def _show_comparison(self, result, samples_name, labels_name=None):
-        samples = self._variable(samples_name, "--compare") if samples_name else None
-        labels = self._variable(labels_name, "--labels") if labels_name else None
+    def _show_comparison(self, result, args):
+        """Compare ``result`` as ``--compare``/``--labels`` ask and display it.
+
+        Raises
+        ------
+        UsageError
+            The comparison failed (samples that do not fit, Flex ops): the cell fails with
+            one line, and the converted model stays in the ``-o`` variable, else in
+            ``_tflite_result``.
+        """
+        samples = self._variable(args.compare, "--compare") if args.compare else None
+        labels = self._variable(args.labels, "--labels") if args.labels else None
         try:
             comparison = result.compare(samples=samples, labels=labels)
-        except (ValueError, TypeError, RuntimeError) as error:  # samples that do not fit; Flex ops
-            print(f"compare: {error}", file=sys.stderr)
-            return None
+        except (ValueError, TypeError, RuntimeError) as error:
+            kept = args.output or "_tflite_result"
+            self.shell.user_ns[kept] = result
+            self.shell.user_ns["_tflite_error"] = error
+            raise UsageError(f"compare failed: {error}; the conversion itself succeeded: its result "
+                             f"is in `{kept}`, the exception in `_tflite_error`") from None
         display(comparison)
         return comparison
 
