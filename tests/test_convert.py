@@ -211,6 +211,25 @@ def test_saved_model_calibrates_by_signature_name(saved_model_dir):
 # ---- failed conversions ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("model", ["tiny_model", "saved_model_dir"])
+def test_saved_model_path_without_the_second_load_gives_tensorflows_model(tf, model, request, tmp_path):
+    # The worker converts SavedModels with a converter that reads the debug info from its
+    # file instead of loading the model again; the model and the debug info must be
+    # TensorFlow's own.
+    from tfl_jupyter.core import engine
+
+    source = request.getfixturevalue(model)
+    path = str(source)
+    if model == "tiny_model":
+        path = str(tmp_path / "exported")
+        source.export(path, verbose=False)
+    ours = engine._saved_model_converter_without_loading(path, ["serving_default"], None)
+    assert type(ours).__name__ == "SavedModelConverter"
+    theirs = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default"])
+    assert ours.convert() == theirs.convert()
+    assert ours._debug_info == theirs._debug_info
+
+
 def test_unsupported_op_raises_conversion_error_pointing_at_user_code(string_function):
     with pytest.raises(tj.ConversionError) as caught:
         tj.convert(string_function)

@@ -193,6 +193,7 @@ def convert_resolved(
     deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
     cancel=None,
+    portable=None,
 ) -> ConversionResult:
     """Convert a resolved source with resolved settings: :func:`convert` without the argument checks.
 
@@ -204,6 +205,9 @@ def convert_resolved(
         When the call must end.
     cancel : threading.Event, optional
         Set it to stop the conversion (worker only).
+    portable : PortableSource, optional
+        ``make_portable(source, ...)`` already made by the caller for this unchanged source
+        (worker only): the model is not fingerprinted again.
     Other parameters
         As for :func:`convert`.
 
@@ -213,7 +217,7 @@ def convert_resolved(
     """
     settings = resolve_recipe(settings, in_process=in_process)
     output = run_resolved(source, settings, customize=customize, capture_log=capture_log, in_process=in_process,
-                          deadline=deadline, on_sample=on_sample, cancel=cancel)
+                          deadline=deadline, on_sample=on_sample, cancel=cancel, portable=portable)
     written = str(write_atomically(output_file, output.tflite_model)) if output_file is not None else None
     return ConversionResult(
         tflite_model=output.tflite_model,
@@ -252,8 +256,11 @@ def run_resolved(
     deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
     cancel=None,
+    portable=None,
 ) -> ConverterOutput:
     """Run the converter for ``source``: in a worker process where it can, else in this one.
+
+    ``portable`` is as for :func:`convert_resolved`.
 
     Returns
     -------
@@ -268,13 +275,13 @@ def run_resolved(
             raise ValueError("a LiteRT Quantizer result has no converter-calibrated model: its .layers and "
                              "requantize() use the quantizer's own calibration")
         float_output = run_resolved(source, float_settings(settings), customize=customize, capture_log=capture_log,
-                                    in_process=in_process, deadline=deadline, cancel=cancel)
+                                    in_process=in_process, deadline=deadline, cancel=cancel, portable=portable)
         return quantize_with_litert(source, settings, float_output, in_process=in_process, deadline=deadline, cancel=cancel)
     output = None
     try:
         if not in_process:
             output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
-                                       on_sample=on_sample, cancel=cancel)
+                                       on_sample=on_sample, cancel=cancel, portable=portable)
         if output is None:
             output = run_conversion(source, settings, customize=customize, capture=capture_log,
                                     calibrate_only=calibrate_only, on_sample=on_sample)

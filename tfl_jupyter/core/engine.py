@@ -210,19 +210,77 @@ def _saved_model_converter_without_loading(path: str, keys, tags):
 
     ``from_saved_model`` loads the model once just to list its signatures, and ``convert()``
     loads it again (1.6 s of a MobileNetV2's conversion). With the keys known, the converter
-    class can be built directly. It is TensorFlow's private class: fall back when it moved.
+    class can be built directly; its ``convert()`` skips the second load where it can
+    (:func:`_saved_model_converter_class`). It is TensorFlow's private class: fall back when it moved.
     """
     if not keys:
         return None
     try:
         from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata
-        from tensorflow.lite.python.lite import TFLiteConverterBase, TFLiteSavedModelConverterV2
+        from tensorflow.lite.python.lite import TFLiteConverterBase
 
         TFLiteConverterBase._set_original_model_type(metadata.ModelType.TF_SAVED_MODEL)
-        converter = TFLiteSavedModelConverterV2(path, tags or {"serve"}, keys)
+        converter = _saved_model_converter_class()(path, tags or {"serve"}, keys)
     except (ImportError, AttributeError, TypeError):
         return None
     return converter if converter.saved_model_dir else None
+
+
+@functools.lru_cache(maxsize=None)
+def _saved_model_converter_class():
+    """``TFLiteSavedModelConverterV2`` whose ``convert()`` does not load the whole SavedModel just for its debug info.
+
+    TensorFlow's ``convert()`` loads the model (0.8 s of a MobileNetV2's conversion) only to
+    read ``graph_debug_info``, which for a TF2 SavedModel the loader rebuilds from the debug
+    file: the file list, plus the legacy per-node traces renamed. Without such traces that is
+    the file list alone, read here from the file (:func:`_debug_info_without_loading`);
+    anything else takes TensorFlow's own path.
+
+    Raises
+    ------
+    AttributeError
+        A private name it uses moved (another TensorFlow version): the caller falls back
+        to the public converter.
+    """
+    from tensorflow.lite.python import lite
+    from tensorflow.python.saved_model import loader_impl
+
+    base = lite.TFLiteSavedModelConverterV2
+    for owner, name in ((lite, "_export_metrics"), (lite, "_get_debug_info"), (lite, "_convert_debug_info_func"),
+                        (base.convert, "__wrapped__"), (base, "_load_saved_model"),
+                        (base, "_convert_from_saved_model"), (loader_impl, "parse_saved_model_with_debug_info")):
+        getattr(owner, name)  # fail here, where the caller falls back, not inside convert()
+
+    class SavedModelConverter(lite.TFLiteSavedModelConverterV2):
+        @lite._export_metrics
+        def convert(self):
+            debug_info = _debug_info_without_loading(self.saved_model_dir, self._saved_model_tags)
+            if debug_info is None or not self.experimental_new_converter:
+                return lite.TFLiteSavedModelConverterV2.convert.__wrapped__(self)
+            graph_def, _, _ = self._load_saved_model(self.saved_model_dir, self._saved_model_tags)
+            self._debug_info = lite._get_debug_info(lite._convert_debug_info_func(debug_info), graph_def)
+            return self._convert_from_saved_model(graph_def)
+
+    return SavedModelConverter
+
+
+def _debug_info_without_loading(path: str, tags):
+    """The ``graph_debug_info`` that ``tf.saved_model.load(path)`` would give, or None where only loading tells."""
+    from tensorflow.core.framework import graph_debug_info_pb2
+    from tensorflow.python.saved_model import loader_impl
+
+    try:
+        saved_model, debug_info = loader_impl.parse_saved_model_with_debug_info(path)
+    except Exception:  # noqa: BLE001 - TensorFlow's own load reports what is wrong with the folder
+        return None
+    graphs = saved_model.meta_graphs
+    if len(graphs) != 1 or not graphs[0].HasField("object_graph_def") or debug_info.traces:
+        return None  # a TF1 SavedModel (its debug info as it is), or legacy traces the loader renames
+    if tags is not None and set(tags) != set(graphs[0].meta_info_def.tags):
+        return None  # the load fails, and its error is the one to show
+    files_only = graph_debug_info_pb2.GraphDebugInfo()
+    files_only.files[:] = debug_info.files
+    return files_only
 
 
 def _configure(tf, converter, settings: ConversionSettings, calibration: Optional[CalibrationData]) -> None:

@@ -135,7 +135,8 @@ def sweep(
         try:
             POOL.warm_up(workers)  # the processes import TensorFlow while this one exports the model
             data = _Data(model_source, samples, representative_dataset, n, notes, labels, metric)
-            if make_portable(model_source, [], settings=shaped) is not None and model_source.kind != "saved_model":
+            portable = make_portable(model_source, [], settings=shaped)
+            if portable is not None and model_source.kind != "saved_model":
                 notes.append("the model was exported to a SavedModel once, and every mode converted from it")
             if workers > 1:
                 notes.append(f"converted {workers} modes at a time in worker processes")
@@ -143,7 +144,7 @@ def sweep(
             if workers > 1:  # the longest conversions first, so that the processes finish together
                 order = sorted(wanted, key=lambda mode: (mode.quantizer == "litert", not mode.calibrates,
                                                           not PRESETS[mode.preset].optimizations))
-            futures = _submit(executor, order, model_source, data, options, cancel)
+            futures = _submit(executor, order, model_source, data, options, cancel, portable)
             reference = data.reference()  # while the pool converts
             data.task_notes(notes)
             bar.update(1)
@@ -164,19 +165,22 @@ def sweep(
     return sweep_table([mode.label for mode in wanted], state.rows, notes, state.results)
 
 
-def _convert_mode(model_source, mode: _Mode, data: "_Data", options: dict, cancel: threading.Event) -> tuple:
-    """(ConversionResult or None, error text, seconds) of one mode, converted in the pool."""
+def _convert_mode(model_source, mode: _Mode, data: "_Data", options: dict, cancel: threading.Event,
+                  portable=None) -> tuple:
+    """(ConversionResult or None, error text, seconds) of one mode, converted in the pool from the
+    source's one export (``portable``)."""
     started = time.perf_counter()
     try:
         litert = dict(quantizer=mode.quantizer, recipe=mode.recipe) if mode.quantizer == "litert" else {}
         settings = resolve_settings(mode.preset, representative_dataset=data.calibration if mode.calibrates else None,
                                     **options, **litert)
-        return convert_resolved(model_source, settings, cancel=cancel), None, time.perf_counter() - started
+        return convert_resolved(model_source, settings, cancel=cancel, portable=portable), None, time.perf_counter() - started
     except (ValueError, TypeError, RuntimeError, ImportError) as exc:  # ConversionError is a RuntimeError
         return None, error_text(exc), time.perf_counter() - started
 
 
-def _submit(executor, order: list, model_source, data: "_Data", options: dict, cancel: threading.Event) -> dict:
+def _submit(executor, order: list, model_source, data: "_Data", options: dict, cancel: threading.Event,
+            portable=None) -> dict:
     """Submit every mode. The LiteRT Quantizer's rows run one after another once the float conversion they
     all start from is done (the float row's, else one of their own): no two processes convert to float at
     once, and a static recipe reuses the calibration of the one before it."""
@@ -184,17 +188,18 @@ def _submit(executor, order: list, model_source, data: "_Data", options: dict, c
     float_mode = next((mode for mode in order if mode.preset == "none" and mode.quantizer == "converter"), None)
     previous = None  # the last LiteRT Quantizer row's future (first: the float conversion's)
     if any(mode.quantizer == "litert" for mode in order):
-        previous = executor.submit(_convert_mode, model_source, float_mode or _Mode("float", "none"), data, options, cancel)
+        previous = executor.submit(_convert_mode, model_source, float_mode or _Mode("float", "none"), data, options,
+                                   cancel, portable)
         if float_mode is not None:
             futures[previous] = float_mode
     for mode in order:
         if previous is not None and mode == float_mode:
             continue
         if mode.quantizer == "litert":
-            previous = executor.submit(_after, previous, _convert_mode, model_source, mode, data, options, cancel)
+            previous = executor.submit(_after, previous, _convert_mode, model_source, mode, data, options, cancel, portable)
             futures[previous] = mode
         else:
-            futures[executor.submit(_convert_mode, model_source, mode, data, options, cancel)] = mode
+            futures[executor.submit(_convert_mode, model_source, mode, data, options, cancel, portable)] = mode
     return futures
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from dataclasses import replace
@@ -16,7 +17,7 @@ from ..sources import ModelSource
 from .cache import ResultCache
 from .fingerprints import dataset_fingerprint, text_fingerprint
 from .pool import POOL
-from .portable import EXPORTS, make_portable
+from .portable import EXPORTS, PortableSource, make_portable
 from .process import NO_DEADLINE, Deadline
 from .protocol import ConversionJob
 
@@ -32,17 +33,21 @@ def convert_in_worker(
     deadline: Deadline = NO_DEADLINE,
     on_sample: Optional[Callable[[int], None]] = None,
     cancel: Optional[threading.Event] = None,
+    portable: Optional[PortableSource] = None,
 ) -> Optional[ConverterOutput]:
     """Convert in a worker process; None where the source can only be converted in-process.
 
     The same model (same weights) with the same settings and an in-memory dataset with the
     same values is served from the cache; another setting reuses the model's SavedModel
-    export. ``deadline`` covers the whole call, the export included.
+    export. ``deadline`` covers the whole call, the export included. ``portable``, from
+    :func:`make_portable` on this source and shapes, skips fingerprinting the model again
+    (the sweep's modes: one unchanged model, many settings).
     """
     started = time.perf_counter()
     POOL.warm_up()  # the worker imports TensorFlow while this process exports the model
     log_parts: list = []
-    portable = make_portable(source, log_parts, deadline, settings)
+    if portable is None or not os.path.isdir(portable.saved_model_dir):  # evicted meanwhile: export again
+        portable = make_portable(source, log_parts, deadline, settings)
     if portable is None:
         return None
     dataset = settings.representative_dataset if settings.uses_representative_dataset else None
@@ -67,7 +72,9 @@ def convert_in_worker(
         specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
         samples = SampleStream.of(dataset, specs).make_iterator
     try:
-        output = POOL.run(("convert", job), samples, deadline=deadline, on_sample=on_sample, cancel=cancel)
+        # The kernel's deferred garbage collection (see EXPORTS) runs while the worker converts.
+        output = POOL.run(("convert", job), samples, deadline=deadline, on_sample=on_sample, cancel=cancel,
+                          while_waiting=EXPORTS.collect_garbage)
     except ConversionError as error:
         raise with_source_lines(error) from None
     output = replace(

@@ -71,6 +71,7 @@ class WorkerPool:
         deadline: Deadline = NO_DEADLINE,
         on_sample: Optional[Callable[[int], None]] = None,
         cancel: Optional[threading.Event] = None,
+        while_waiting: Optional[Callable[[], None]] = None,
     ):
         """Run one job on an idle process (waiting for one) and return its answer.
 
@@ -86,6 +87,9 @@ class WorkerPool:
             Called with the number of calibration samples fed so far.
         cancel : threading.Event, optional
             Set it to stop this job (:meth:`cancel` stops every job).
+        while_waiting : callable, optional
+            Work for this process while the job runs, called once the worker has what it
+            needs (after the request, or after the first calibration sample).
 
         Raises
         ------
@@ -98,7 +102,7 @@ class WorkerPool:
         try:
             process = self._checkout(deadline, cancel)
             try:
-                return process.exchange(request, samples, deadline, on_sample, cancel)
+                return process.exchange(request, samples, deadline, on_sample, cancel, while_waiting)
             finally:
                 with self._condition:
                     self._idle.insert(0, process)  # the warmest first

@@ -101,8 +101,12 @@ class WorkerProcess:
         deadline: Deadline,
         on_sample: Optional[Callable[[int], None]],
         cancel: threading.Event,
+        while_waiting: Optional[Callable[[], None]] = None,
     ):
         """Send ``request``, serve the samples it asks for, and return its answer.
+
+        ``while_waiting`` is called once the process has what it needs to work on for a
+        while: after the request, or after the first sample when it calibrates.
 
         Raises
         ------
@@ -115,7 +119,7 @@ class WorkerProcess:
         """
         self.start()
         try:
-            return self._serve(request, samples, deadline, on_sample, cancel)
+            return self._serve(request, samples, deadline, on_sample, cancel, while_waiting)
         except KeyboardInterrupt:  # native code cannot be interrupted: stop the process instead
             self.stop(force=True)
             raise ConversionCancelled(
@@ -139,10 +143,13 @@ class WorkerProcess:
                 process.wait()
         self._discard()
 
-    def _serve(self, request, samples, deadline, on_sample, cancel):
+    def _serve(self, request, samples, deadline, on_sample, cancel, while_waiting=None):
         sample_iterator = None
         user_error = None
         self._send(request)
+        if samples is None and while_waiting is not None:
+            while_waiting()
+            while_waiting = None
         while True:
             message = self._receive(deadline, cancel)
             kind = message[0]
@@ -158,6 +165,9 @@ class WorkerProcess:
                 except Exception as exc:  # the user's generator failed: stop calibration, re-raise it here
                     user_error = exc
                     self._send(("sample_error", f"{type(exc).__name__}: {exc}"))
+                if while_waiting is not None:
+                    while_waiting()
+                    while_waiting = None
             elif kind == "progress":
                 if on_sample is not None:
                     on_sample(message[1])
