@@ -47,25 +47,46 @@ class TFLiteRunner:
 
     def __init__(self, tflite_model: bytes, model: ModelInfo, signature: Optional[SignatureInfo], num_threads: Optional[int] = None,
                  preserve_all_tensors: bool = False):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.model = model
         self.signature = signature
         self.subgraph = signature.subgraph_index if signature is not None else 0
         self.num_threads = num_threads or os.cpu_count() or 1
+        self._tflite_model = bytes(tflite_model)
+        self._preserve_all_tensors = preserve_all_tensors
+        #: Whether this model runs one sample per invoke although its batch is dynamic: it
+        #: did not resize to a bigger batch (e.g. a RESHAPE to a fixed shape inside).
+        self.one_at_a_time = False
+        self._start()
+
+    def _start(self) -> None:
+        """A fresh interpreter (also after one that failed to prepare a bigger batch)."""
+        from ai_edge_litert.interpreter import Interpreter
+
         try:
             with capture_output():  # "Created TensorFlow Lite XNNPACK delegate" goes to fd 2
-                self.interpreter = Interpreter(model_content=bytes(tflite_model), num_threads=self.num_threads,
-                                               experimental_preserve_all_tensors=preserve_all_tensors)
+                self.interpreter = Interpreter(model_content=self._tflite_model, num_threads=self.num_threads,
+                                               experimental_preserve_all_tensors=self._preserve_all_tensors)
         except (RuntimeError, ValueError) as exc:
-            raise _explain(exc, model) from None
+            raise _explain(exc, self.model) from None
         self._runner = None
         if self.subgraph != 0:
-            self._runner = self.interpreter.get_signature_runner(signature.key)
-            self._names = {index: name for name, index in signature.inputs.items()}
-            self._out_names = {index: name for name, index in signature.outputs.items()}
+            self._runner = self.interpreter.get_signature_runner(self.signature.key)
+            self._names = {index: name for name, index in self.signature.inputs.items()}
+            self._out_names = {index: name for name, index in self.signature.outputs.items()}
         self._shapes: Dict[int, tuple] = {}
         self._allocated = False
+
+    def _fall_back_to_single_samples(self, size: int, dynamic: bool) -> bool:
+        """After a failed batched run: whether to run again one sample per invoke.
+
+        The LiteRT Quantizer's Hadamard recipes, for one, keep a dynamic batch on the inputs
+        but reshape to batch-1 shapes inside, so a bigger batch fails to prepare.
+        """
+        if not dynamic or size <= 1 or self.one_at_a_time:
+            return False
+        self.one_at_a_time = True
+        self._start()
+        return True
 
     def tensor(self, index: int):
         """The TensorInfo of tensor ``index`` in the signature's subgraph."""
@@ -78,6 +99,8 @@ class TFLiteRunner:
 
     def batch_size(self, samples: SampleSet, inputs: Dict[str, int], requested: Optional[int] = None) -> int:
         """Samples per invoke: the fixed batch, or ``requested``, or about 4 MB of input."""
+        if self.one_at_a_time:
+            return 1
         if not self.dynamic_batch(inputs):
             shapes = [self.tensor(i).shape for i in inputs.values()]
             return max(1, int(shapes[0][0])) if shapes and len(shapes[0]) else 1
@@ -104,6 +127,14 @@ class TFLiteRunner:
         """
         size = self.batch_size(samples, inputs, batch_size)
         dynamic = self.dynamic_batch(inputs)
+        try:
+            return self._run(samples, inputs, outputs, size, dynamic, progress, description)
+        except InterpreterError:
+            if not self._fall_back_to_single_samples(size, dynamic):
+                raise
+        return self._run(samples, inputs, outputs, 1, dynamic, progress, description)
+
+    def _run(self, samples, inputs, outputs, size, dynamic, progress, description) -> Dict[str, np.ndarray]:
         collected: Dict[str, list] = {name: [] for name in outputs}
         with progress_bar(samples.n, description, progress) as bar:
             for _, batch in samples.batches(size):
@@ -125,6 +156,14 @@ class TFLiteRunner:
         """
         size = self.batch_size(samples, inputs)
         dynamic = self.dynamic_batch(inputs)
+        try:
+            return self._tensor_values(samples, inputs, indices, size, dynamic)
+        except InterpreterError:
+            if not self._fall_back_to_single_samples(size, dynamic):
+                raise
+        return self._tensor_values(samples, inputs, indices, 1, dynamic)
+
+    def _tensor_values(self, samples, inputs, indices, size, dynamic) -> Dict[int, np.ndarray]:
         collected: Dict[int, list] = {index: [] for index in indices}
         for _, batch in samples.batches(size):
             batch = batch if dynamic else _padded(batch, size)  # the padding repeats the last sample

@@ -122,8 +122,10 @@ def quantize_with_litert(
         note += "; calibration reused from an earlier run on the same model and data"
     notes = (note,)
     if "hadamard" in settings.recipe.lower() and not settings.fixes_shapes:
-        # measured with LiteRT 2.3: "XNNPack delegate failed to reshape runtime" at batch -1, fine at 1
-        notes += ("a Hadamard-rotated model with a dynamic batch does not run under XNNPACK: convert with batch_size=1",)
+        # measured with LiteRT 2.3: resized to batch 4, "XNNPack delegate failed to reshape runtime"
+        # (without XNNPACK: RESHAPE "num_input_elements != num_output_elements"); batch 1 runs
+        notes += ("a Hadamard-rotated model keeps a dynamic batch on its inputs but runs only at batch 1 (its "
+                  "RESHAPEs have batch-1 shapes): convert with batch_size=1 so that the model says so",)
     return replace(
         float_output,
         tflite_model=model,
