@@ -64,20 +64,6 @@ class ModelReport(DeployTargets):
         """Output tensors of the main subgraph."""
         return self.model.io_tensors(0)[1]
 
-    def netron(self, overlay=None, layers=None):
-        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`).
-
-        Parameters
-        ----------
-        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
-            Colour the nodes by it (:meth:`overlay_table`); the viewer switches between all.
-        layers : pandas.DataFrame, optional
-            ``comparison.layers`` for ``'error'`` (``comparison.netron()`` passes them).
-        """
-        from ..netron_display import show_netron  # IPython and widgets only when asked
-
-        return show_netron(self, overlay=overlay, layers=layers)
-
     def _counts(self) -> dict:
         ops = self.ops
         return {

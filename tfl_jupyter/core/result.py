@@ -194,20 +194,6 @@ class ConversionResult(DeployTargets):
 
         return requantize(self, denylist, samples=samples, n=n, progress=progress, labels=labels, metric=metric)
 
-    def netron(self, overlay=None, layers=None):
-        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`).
-
-        Parameters
-        ----------
-        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
-            Colour the nodes by it (:meth:`overlay_table`); the viewer switches between all.
-        layers : pandas.DataFrame, optional
-            ``comparison.layers`` for ``'error'`` (``comparison.netron()`` passes them).
-        """
-        from ..netron_display import show_netron  # IPython and widgets only when asked
-
-        return show_netron(self, overlay=overlay, layers=layers)
-
     def __repr__(self) -> str:
         return "\n".join(self._summary_lines())
 

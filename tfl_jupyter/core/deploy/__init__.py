@@ -2,7 +2,7 @@
 
 :class:`DeployTargets` gives ``ConversionResult`` and ``tj.inspect``'s ``ModelReport``
 the same methods (``micro_check``, ``micro_code``, ``save_c_array``, ``io_code``,
-``partitions``, ``overlay_table``); each reads only ``self.tflite_model``, ``self.model`` and ``self.ops``.
+``partitions``, ``overlay_table``, ``netron``); each reads only ``self.tflite_model``, ``self.model`` and ``self.ops``.
 """
 from __future__ import annotations
 
@@ -142,6 +142,20 @@ class DeployTargets:
         from ..op_support.overlay import overlay_table
 
         return overlay_table(self.ops, name, self.model, layers, self._output_names)
+
+    def netron(self, overlay=None, layers=None):
+        """Show the model's graph inline, in Netron (see :func:`tfl_jupyter.netron_display.show_netron`).
+
+        Parameters
+        ----------
+        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
+            Colour the nodes by it (:meth:`overlay_table`); the viewer switches between all.
+        layers : pandas.DataFrame, optional
+            ``comparison.layers`` for ``'error'`` (``comparison.netron()`` passes them).
+        """
+        from ...netron_display import show_netron  # IPython and widgets only when asked
+
+        return show_netron(self, overlay=overlay, layers=layers)
 
     @cached_property
     def _output_names(self) -> list:
