@@ -20,11 +20,12 @@ export class OverlayControls {
     this.subgraph = 0;
     this.build(bar);
     this.onOverlays = () => { this.fillSelect(); this.send(true); };
-    this.onShown = () => this.send(false);
+    this.onOverlay = () => { this.showLegend(); this.send(false); };
+    this.onMarked = () => this.send(false);
     this.onMessage = (event) => this.receive(event);
     model.on("change:overlays", this.onOverlays);
-    model.on("change:overlay", this.onShown);
-    model.on("change:marked", this.onShown);
+    model.on("change:overlay", this.onOverlay);
+    model.on("change:marked", this.onMarked);
     window.addEventListener("message", this.onMessage);
     this.fillSelect();
   }
@@ -71,13 +72,13 @@ export class OverlayControls {
 
   /** Tell the painter what to show; the tables travel only when they changed. */
   send(withTables) {
-    this.select.value = this.shown().name;
-    this.showLegend();
+    const overlay = this.shown().name;
+    this.select.value = overlay;
     const win = this.frame.contentWindow;
     if (!win || !this.frameOrigin) {
       return; // the painter asks once it runs
     }
-    const message = { tfl: "state", overlay: this.shown().name, marked: this.model.get("marked") || [] };
+    const message = { tfl: "state", overlay, marked: this.model.get("marked") || [] };
     if (withTables) {
       message.overlays = this.model.get("overlays") || {};
     }
@@ -92,6 +93,7 @@ export class OverlayControls {
     if (data.tfl === "ready") {
       this.frameOrigin = event.origin;
       this.subgraph = 0;
+      this.showLegend();
       this.send(true);
     } else if (data.tfl === "drawn") {
       this.subgraph = Number(data.subgraph) || 0;
@@ -153,8 +155,8 @@ export class OverlayControls {
   dispose() {
     window.removeEventListener("message", this.onMessage);
     this.model.off("change:overlays", this.onOverlays);
-    this.model.off("change:overlay", this.onShown);
-    this.model.off("change:marked", this.onShown);
+    this.model.off("change:overlay", this.onOverlay);
+    this.model.off("change:marked", this.onMarked);
   }
 }
 

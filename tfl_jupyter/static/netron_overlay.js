@@ -1,4 +1,4 @@
-// tfl_jupyter front-end, built from js/ sources sha256:59e9503e7ddef3c39fa34758bf9e3c8235e425566beb241f0b82af6e85c7f550
+// tfl_jupyter front-end, built from js/ sources sha256:7614fb70969afde90f931be6bb1fa408f265b6bc6d65509171f84fe5e16cbb90
 (() => {
   // src/overlay_frame.js
   var DIALOG_CLASSES = ["notification", "alert", "message"];

@@ -1,4 +1,4 @@
-// tfl_jupyter front-end, built from js/ sources sha256:59e9503e7ddef3c39fa34758bf9e3c8235e425566beb241f0b82af6e85c7f550
+// tfl_jupyter front-end, built from js/ sources sha256:7614fb70969afde90f931be6bb1fa408f265b6bc6d65509171f84fe5e16cbb90
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {
@@ -132,11 +132,15 @@ var OverlayControls = class {
       this.fillSelect();
       this.send(true);
     };
-    this.onShown = () => this.send(false);
+    this.onOverlay = () => {
+      this.showLegend();
+      this.send(false);
+    };
+    this.onMarked = () => this.send(false);
     this.onMessage = (event) => this.receive(event);
     model.on("change:overlays", this.onOverlays);
-    model.on("change:overlay", this.onShown);
-    model.on("change:marked", this.onShown);
+    model.on("change:overlay", this.onOverlay);
+    model.on("change:marked", this.onMarked);
     window.addEventListener("message", this.onMessage);
     this.fillSelect();
   }
@@ -187,13 +191,13 @@ var OverlayControls = class {
   }
   /** Tell the painter what to show; the tables travel only when they changed. */
   send(withTables) {
-    this.select.value = this.shown().name;
-    this.showLegend();
+    const overlay = this.shown().name;
+    this.select.value = overlay;
     const win = this.frame.contentWindow;
     if (!win || !this.frameOrigin) {
       return;
     }
-    const message = { tfl: "state", overlay: this.shown().name, marked: this.model.get("marked") || [] };
+    const message = { tfl: "state", overlay, marked: this.model.get("marked") || [] };
     if (withTables) {
       message.overlays = this.model.get("overlays") || {};
     }
@@ -207,6 +211,7 @@ var OverlayControls = class {
     if (data.tfl === "ready") {
       this.frameOrigin = event.origin;
       this.subgraph = 0;
+      this.showLegend();
       this.send(true);
     } else if (data.tfl === "drawn") {
       this.subgraph = Number(data.subgraph) || 0;
@@ -269,8 +274,8 @@ var OverlayControls = class {
   dispose() {
     window.removeEventListener("message", this.onMessage);
     this.model.off("change:overlays", this.onOverlays);
-    this.model.off("change:overlay", this.onShown);
-    this.model.off("change:marked", this.onShown);
+    this.model.off("change:overlay", this.onOverlay);
+    this.model.off("change:marked", this.onMarked);
   }
 };
 function scaleBar(scale) {

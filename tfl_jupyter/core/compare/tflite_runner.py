@@ -76,17 +76,20 @@ class TFLiteRunner:
         self._shapes: Dict[int, tuple] = {}
         self._allocated = False
 
-    def _fall_back_to_single_samples(self, size: int, dynamic: bool) -> bool:
-        """After a failed batched run: whether to run again one sample per invoke.
+    def _in_batches(self, work, size: int, dynamic: bool):
+        """``work(size)``; where a dynamic batch fails to prepare, ``work(1)`` on a fresh interpreter.
 
         The LiteRT Quantizer's Hadamard recipes, for one, keep a dynamic batch on the inputs
         but reshape to batch-1 shapes inside, so a bigger batch fails to prepare.
         """
-        if not dynamic or size <= 1 or self.one_at_a_time:
-            return False
+        try:
+            return work(size)
+        except InterpreterError:
+            if not dynamic or size <= 1 or self.one_at_a_time:
+                raise
         self.one_at_a_time = True
         self._start()
-        return True
+        return work(1)
 
     def tensor(self, index: int):
         """The TensorInfo of tensor ``index`` in the signature's subgraph."""
@@ -127,12 +130,8 @@ class TFLiteRunner:
         """
         size = self.batch_size(samples, inputs, batch_size)
         dynamic = self.dynamic_batch(inputs)
-        try:
-            return self._run(samples, inputs, outputs, size, dynamic, progress, description)
-        except InterpreterError:
-            if not self._fall_back_to_single_samples(size, dynamic):
-                raise
-        return self._run(samples, inputs, outputs, 1, dynamic, progress, description)
+        return self._in_batches(
+            lambda size: self._run(samples, inputs, outputs, size, dynamic, progress, description), size, dynamic)
 
     def _run(self, samples, inputs, outputs, size, dynamic, progress, description) -> Dict[str, np.ndarray]:
         collected: Dict[str, list] = {name: [] for name in outputs}
@@ -156,12 +155,7 @@ class TFLiteRunner:
         """
         size = self.batch_size(samples, inputs)
         dynamic = self.dynamic_batch(inputs)
-        try:
-            return self._tensor_values(samples, inputs, indices, size, dynamic)
-        except InterpreterError:
-            if not self._fall_back_to_single_samples(size, dynamic):
-                raise
-        return self._tensor_values(samples, inputs, indices, 1, dynamic)
+        return self._in_batches(lambda size: self._tensor_values(samples, inputs, indices, size, dynamic), size, dynamic)
 
     def _tensor_values(self, samples, inputs, indices, size, dynamic) -> Dict[int, np.ndarray]:
         collected: Dict[int, list] = {index: [] for index in indices}
