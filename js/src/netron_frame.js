@@ -20,6 +20,11 @@ function showsDialog(classes) {
   return DIALOG_CLASSES.some((name) => classes.contains(name));
 }
 
+/** Whether Netron shows a graph (not its welcome screen, a spinner or a message), by its body's classes. */
+export function showsGraph(classes) {
+  return classes.contains("default") && !classes.contains("spinner") && !showsDialog(classes);
+}
+
 /** The text of a dialog the viewer shows, prefixed for a status line, or "". */
 export function frameStatus(frame) {
   const doc = frame.contentDocument;
@@ -67,7 +72,7 @@ export function whenModelShown(frame, cancelled) {
       failure = frameStatus(frame);
       return true;
     }
-    return Boolean(classes && classes.contains("default") && !classes.contains("spinner"));
+    return Boolean(classes && showsGraph(classes));
   }, RENDER_TIMEOUT_MS, "draw the graph", cancelled).then(() => {
     if (failure) {
       throw new Error(`the model did not open${failure}`);

@@ -9,7 +9,7 @@
 // extension) or not (the kernel's loopback fallback). Switching overlays only restyles the
 // nodes found once per drawing: the graph is never drawn again.
 
-const DIALOG_CLASSES = ["notification", "alert", "message"];
+import { showsGraph } from "./netron_frame.js";
 
 /** WCAG relative luminance of "#rrggbb". */
 function luminance(hex) {
@@ -35,13 +35,6 @@ function shownSubgraph() {
   } catch {
     return 0;
   }
-}
-
-/** Whether Netron shows a graph (not its welcome screen, a spinner or a message). */
-function graphShown() {
-  const classes = document.body.classList;
-  return classes.contains("default") && !classes.contains("spinner") &&
-    !DIALOG_CLASSES.some((name) => classes.contains(name));
 }
 
 /**
@@ -128,7 +121,7 @@ class FramePainter {
     requestAnimationFrame(() => {
       this.checkQueued = false;
       const first = document.querySelector("#canvas g.graph-node");
-      if (graphShown() && first && first.dataset.tflIndex === undefined) {
+      if (showsGraph(document.body.classList) && first && first.dataset.tflIndex === undefined) {
         this.attach();
       }
     });

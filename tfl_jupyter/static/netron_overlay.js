@@ -1,7 +1,15 @@
-// tfl_jupyter front-end, built from js/ sources sha256:7614fb70969afde90f931be6bb1fa408f265b6bc6d65509171f84fe5e16cbb90
+// tfl_jupyter front-end, built from js/ sources sha256:0649636d04baa7306ecd9b599f7790e55b7088ba99b7620aa9af46a4fc3ef073
 (() => {
-  // src/overlay_frame.js
+  // src/netron_frame.js
   var DIALOG_CLASSES = ["notification", "alert", "message"];
+  function showsDialog(classes) {
+    return DIALOG_CLASSES.some((name) => classes.contains(name));
+  }
+  function showsGraph(classes) {
+    return classes.contains("default") && !classes.contains("spinner") && !showsDialog(classes);
+  }
+
+  // src/overlay_frame.js
   function luminance(hex) {
     const [r, g, b] = [1, 3, 5].map((i) => {
       const c = parseInt(hex.slice(i, i + 2), 16) / 255;
@@ -21,10 +29,6 @@
     } catch {
       return 0;
     }
-  }
-  function graphShown() {
-    const classes = document.body.classList;
-    return classes.contains("default") && !classes.contains("spinner") && !DIALOG_CLASSES.some((name) => classes.contains(name));
   }
   function findOpNodes() {
     const elements = document.querySelectorAll("#canvas g.graph-node");
@@ -102,7 +106,7 @@
       requestAnimationFrame(() => {
         this.checkQueued = false;
         const first = document.querySelector("#canvas g.graph-node");
-        if (graphShown() && first && first.dataset.tflIndex === void 0) {
+        if (showsGraph(document.body.classList) && first && first.dataset.tflIndex === void 0) {
           this.attach();
         }
       });

@@ -1,4 +1,4 @@
-// tfl_jupyter front-end, built from js/ sources sha256:7614fb70969afde90f931be6bb1fa408f265b6bc6d65509171f84fe5e16cbb90
+// tfl_jupyter front-end, built from js/ sources sha256:0649636d04baa7306ecd9b599f7790e55b7088ba99b7620aa9af46a4fc3ef073
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {
@@ -70,6 +70,9 @@ function bodyClasses(frame) {
 function showsDialog(classes) {
   return DIALOG_CLASSES.some((name) => classes.contains(name));
 }
+function showsGraph(classes) {
+  return classes.contains("default") && !classes.contains("spinner") && !showsDialog(classes);
+}
 function frameStatus(frame) {
   const doc = frame.contentDocument;
   const text = doc && doc.getElementById("message-text");
@@ -107,7 +110,7 @@ function whenModelShown(frame, cancelled) {
       failure = frameStatus(frame);
       return true;
     }
-    return Boolean(classes && classes.contains("default") && !classes.contains("spinner"));
+    return Boolean(classes && showsGraph(classes));
   }, RENDER_TIMEOUT_MS, "draw the graph", cancelled).then(() => {
     if (failure) {
       throw new Error(`the model did not open${failure}`);
