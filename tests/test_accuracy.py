@@ -205,7 +205,7 @@ def test_bad_labels_and_metrics_fail_in_one_line_and_store_nothing(ten_classes, 
     with pytest.raises(error, match=message) as caught:
         result.compare(x16, n=None, labels=labels, metric=metric, progress=False)
     assert "\n" not in str(caught.value)
-    assert result.calibration_report.clipping is None  # the failed comparison left nothing behind
+    assert result.calibration_report.after is None  # the result's report is what was known at conversion
 
 
 # ---- calibration checks ----------------------------------------------------------------------
@@ -259,36 +259,54 @@ def test_wrong_scale_calibration_is_caught_before_and_after(tiny_model):
     evaluation = rng.random((200, 8)).astype(np.float32)  # 0-1, what the model sees
     result = tj.convert(tiny_model, quantize="int8", representative_dataset=evaluation / 255)  # scaled twice
     assert result.calibration_report.ok  # nothing wrong with the dataset on its own
-    result.compare(evaluation, n=None, progress=False)
-    report = result.calibration_report
+    report = result.compare(evaluation, n=None, progress=False).calibration_report
     checks = [f.check for f in report.findings]
     assert checks[0] == "range mismatch" and "clipped" in checks
     assert "input 'features': calibration samples range over [" in report.warnings[0]
     assert "but the comparison samples over [" in report.warnings[0]
     clipped = report.clipping.set_index("tensor").loc["features", "clipped"]
-    outside = np.mean(evaluation > result.calibration_report.clipping.set_index("tensor").loc["features", "high"])
+    outside = np.mean(evaluation > report.clipping.set_index("tensor").loc["features", "high"])
     assert clipped == pytest.approx(outside) and clipped > 0.9
+
+
+def test_each_comparison_keeps_its_own_findings_and_the_result_stays_as_converted(tiny_model):
+    evaluation = np.random.default_rng(12).random((200, 8)).astype(np.float32)
+    result = tj.convert(tiny_model, quantize="int8", representative_dataset=evaluation / 255)
+    before = repr(result.calibration_report)
+    mismatched = result.compare(evaluation, n=None, progress=False)
+    matching = result.compare(evaluation / 255, n=None, progress=False)  # the calibration data itself
+    assert matching.calibration_report.ok, matching.calibration_report.warnings
+    assert matching.calibration_report.clipping.loc[0, "clipped"] < 0.01
+    assert [f.check for f in mismatched.calibration_report.findings][:2] == ["range mismatch", "clipped"]
+    assert mismatched.calibration_report.clipping.loc[0, "clipped"] > 0.9  # not overwritten by the later comparison
+    assert mismatched.calibration_report.samples_origin == mismatched.samples_origin
+    assert result.calibration_report.ok and result.calibration_report.after is None
+    assert repr(result.calibration_report) == before
+    assert "calibration samples range over" in repr(mismatched) and "calibration samples range over" not in repr(matching)
 
 
 def test_a_clean_calibration_is_not_flagged_after_either(tiny_model):
     rng = np.random.default_rng(10)
     result = tj.convert(tiny_model, quantize="int8", representative_dataset=rng.normal(size=(200, 8)).astype(np.float32))
     comparison = result.compare(rng.normal(size=(100, 8)).astype(np.float32), progress=False)
-    assert comparison.calibration.ok, comparison.calibration.warnings
-    assert list(result.calibration_report.clipping["kind"]) == ["input"]
+    assert comparison.calibration_report.ok, comparison.calibration_report.warnings
+    assert list(comparison.calibration_report.clipping["kind"]) == ["input"]
+    assert comparison.calibration is not None and comparison.calibration.ok  # the older name
 
 
 def test_activations_are_checked_once_the_calibrated_model_exists(tiny_model):
     rng = np.random.default_rng(11)
     result = tj.convert(tiny_model, quantize="int8", representative_dataset=rng.normal(size=(200, 8)).astype(np.float32) * 0.01)
     comparison = result.compare(rng.normal(size=(64, 8)).astype(np.float32), progress=False)
-    assert "activations: not checked" in repr(result.calibration_report)
+    assert "activations: not checked" in repr(comparison.calibration_report)
     comparison.compute_layers()
-    clipping = result.calibration_report.clipping
-    activations = clipping[clipping["kind"] == "activation"]
+    report = comparison.calibration_report
+    activations = report.clipping[report.clipping["kind"] == "activation"]
     assert len(activations) >= 2 and activations["clipped"].max() > 0.3
-    assert list(clipping["clipped"]) == sorted(clipping["clipped"], reverse=True)  # worst first
-    assert any(f.check == "clipped" and f.message.startswith("activation ") for f in result.calibration_report.findings)
+    assert list(report.clipping["clipped"]) == sorted(report.clipping["clipped"], reverse=True)  # worst first
+    assert any(f.check == "clipped" and f.message.startswith("activation ") for f in report.findings)
+    later = result.compare(rng.normal(size=(16, 8)).astype(np.float32), progress=False)  # the calibrated model is cached
+    assert "activation" in set(later.calibration_report.clipping["kind"])
 
 
 def test_report_display(tiny_model, calib):

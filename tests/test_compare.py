@@ -8,13 +8,18 @@ hand-computed values.
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import numpy as np
 import pytest
 
 import tfl_jupyter as tj
+from tfl_jupyter.core.compare.calibration import CalibratedModels, calibrated_model, known_calibrated_model
 from tfl_jupyter.core.compare.metrics import output_metrics
 from tfl_jupyter.core.compare.quantization import dequantize, quantize
+from tfl_jupyter.core.result import ConversionResult
+from tfl_jupyter.core.settings import ConversionSettings
+from tfl_jupyter.core.sources import ModelSource
 
 METRICS = ["max_abs_error", "mean_abs_error", "rmse", "cosine_similarity", "sqnr_db"]
 
@@ -402,6 +407,44 @@ def test_requantize_int8_full_keeps_integer_io(int8_full, calib):
     outcome = int8_full.requantize(denylist="SOFTMAX", samples=calib[:8], progress=False)
     assert outcome.result.inputs[0].dtype == "int8" and outcome.result.outputs[0].dtype == "int8"
     assert "no longer integer-only" in outcome.result.notes[-1]
+
+
+def test_a_requantized_result_reuses_the_calibrated_model_and_shares_nothing_mutable(int8, calib):
+    calibrated = calibrated_model(int8, progress=False)
+    new, _ = int8.requantize(denylist=["SOFTMAX"], samples=calib[:8], progress=False)
+    assert known_calibrated_model(new) is calibrated  # the same bytes from the cache: not calibrated again
+    for f in dataclasses.fields(new):
+        value = getattr(new, f.name)
+        if value is getattr(int8, f.name):
+            assert isinstance(value, IMMUTABLE) or _frozen(type(value)), f.name
+
+
+def test_a_conversion_result_is_a_record_fixed_at_conversion():
+    assert ConversionResult.__dataclass_params__.frozen
+    hints = typing.get_type_hints(ConversionResult)
+    for f in dataclasses.fields(ConversionResult):
+        assert f.default_factory is dataclasses.MISSING, f.name  # no box or container made per result
+        for kind in typing.get_args(hints[f.name]) or (hints[f.name],):
+            kind = typing.get_origin(kind) or kind
+            assert kind in IMMUTABLE or _frozen(kind), (f.name, kind)
+
+
+def test_the_calibrated_model_cache_is_bounded_and_keyed_by_identity():
+    cache = CalibratedModels(size=2)
+    source = ModelSource("keras", "m")
+    settings = [ConversionSettings(quantize="int8") for _ in range(3)]
+    for i, each in enumerate(settings):
+        cache.put(source, each, bytes([i]))
+    assert cache.get(source, settings[0]) is None  # the least recently used went
+    assert cache.get(source, settings[1]) == b"\x01" and cache.get(source, settings[2]) == b"\x02"
+    assert cache.get(ModelSource("keras", "m"), settings[2]) is None  # equal but not the same: maybe another model
+
+
+IMMUTABLE = (bytes, str, int, float, bool, tuple, type(None))
+
+
+def _frozen(kind) -> bool:
+    return dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen
 
 
 def test_requantize_rejects_unknown_names(int8):

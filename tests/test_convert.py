@@ -253,6 +253,106 @@ def test_the_suggested_fix_converts(string_function):
     assert any(op.op == "CUSTOM" or (op.custom_code or "").startswith("Flex") for op in result.model.subgraphs[0].operators)
 
 
+def _fake_quant_dense(tf, x, kernel):
+    """A dense layer as quantization-aware training leaves it: fake-quant ops carry the ranges."""
+    fake_quant = tf.quantization.fake_quant_with_min_max_vars
+    return fake_quant(tf.matmul(fake_quant(x, -3.0, 3.0), fake_quant(kernel, -1.0, 1.0)), -8.0, 8.0)
+
+
+def _quantization_aware(kind, tf, keras):
+    kernel = np.random.default_rng(0).uniform(-1, 1, size=(4, 3)).astype(np.float32)
+    if kind == "module":
+        class FakeQuantModule(tf.Module):
+            @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+            def __call__(self, x):
+                return _fake_quant_dense(tf, x, tf.constant(kernel))
+
+        return FakeQuantModule()
+
+    class FakeQuantDense(keras.layers.Layer):
+        def build(self, shape):
+            self.kernel = self.add_weight(shape=(shape[-1], 3), initializer=keras.initializers.Constant(kernel))
+
+        def call(self, x):
+            return _fake_quant_dense(tf, x, self.kernel)
+
+    inputs = keras.Input((4,), name="x")
+    return keras.Model(inputs, FakeQuantDense()(inputs))
+
+
+@pytest.mark.parametrize("kind", ["module", "keras"])
+def test_quantization_aware_model_takes_int8_io_without_a_dataset(tf, keras, kind):
+    # raw TensorFlow converts it with optimizations=[DEFAULT] and int8 I/O, no dataset: the fake-quant ops give the ranges
+    model = _quantization_aware(kind, tf, keras)
+    result = tj.convert(model, quantize="dynamic", inference_input_type="int8", inference_output_type="int8")
+    assert [t.dtype for t in result.inputs + result.outputs] == ["int8", "int8"]
+    assert result.inputs[0].scale[0] == pytest.approx(6.0 / 255) and result.outputs[0].scale[0] == pytest.approx(16.0 / 255)
+    assert list(result.ops["op"]) == ["FULLY_CONNECTED"] and result.ops["quantized"].all()
+    from ai_edge_litert.interpreter import Interpreter
+
+    x = np.array([[0.5, -1.0, 2.0, 0.25]], np.float32)
+    interpreter = Interpreter(model_content=result.tflite_model)
+    interpreter.allocate_tensors()
+    (given,), (taken,) = interpreter.get_input_details(), interpreter.get_output_details()
+    scale, zero = given["quantization"]
+    interpreter.set_tensor(given["index"], np.round(x / scale + zero).astype(np.int8))
+    interpreter.invoke()
+    scale, zero = taken["quantization"]
+    got = (interpreter.get_tensor(taken["index"]).astype(np.float32) - zero) * scale
+    np.testing.assert_allclose(got, np.asarray(model(x)), atol=2 * scale)
+
+
+def test_integer_io_on_a_model_without_fake_quant_ops_says_to_calibrate(tiny_model, calib):
+    # raw TensorFlow: "The inference_input_type and inference_output_type must be tf.float32."
+    with pytest.raises(ValueError, match="no fake-quant ops.*quantize='int8' with representative_dataset"):
+        tj.convert(tiny_model, quantize="dynamic", inference_input_type="int8", inference_output_type="int8")
+    result = tj.convert(tiny_model, quantize="int8", representative_dataset=calib, inference_input_type="int8",
+                        inference_output_type="int8")  # the fix it names
+    assert [t.dtype for t in result.inputs + result.outputs] == ["int8", "int8"]
+
+
+def test_a_wrong_signature_key_names_the_valid_ones(saved_model_dir):
+    # no dataset, so nothing reads the signatures before the converter: the worker checks the key
+    for in_process in (False, True):
+        with pytest.raises(ValueError, match=r"no signature 'shiftd'; it has \['serving_default', 'shifted'\]"):
+            tj.convert(str(saved_model_dir), signature_keys=["shiftd"], in_process=in_process)
+
+
+def test_calibration_stopped_by_a_flex_op_names_the_op_and_the_fix(tf):
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def with_erf(x):
+        return tf.math.erf(x * 2.0)  # no TFLite builtin: a Flex op, which the calibrating interpreter cannot run
+
+    with pytest.raises(tj.ConversionError) as caught:
+        tj.convert(with_erf, quantize="int8", representative_dataset=np.ones((4, 4), np.float32),
+                   supported_ops=["TFLITE_BUILTINS", "SELECT_TF_OPS"])
+    message = str(caught.value)
+    assert "FlexErf (node" in message and "not supported by this interpreter" in message
+    assert "Fix: quantize='dynamic'" in message and len(message.splitlines()) <= 4
+    assert list(caught.value.ops["tf_op"]) == ["tf.Erf"]
+    result = tj.convert(with_erf, quantize="dynamic", supported_ops=["TFLITE_BUILTINS", "SELECT_TF_OPS"])
+    assert "flex" in set(result.ops["kind"])
+
+
+def test_a_tensor_list_of_dynamic_size_on_static_inputs_blames_neither_the_batch_nor_tf_const(tf):
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def growing(x):
+        steps = tf.cast(tf.reduce_sum(x) > 0, tf.int32) + 2
+        rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        _, rows = tf.while_loop(lambda i, rows: i < steps, lambda i, rows: (i + 1, rows.write(i, x)), [0, rows])
+        return rows.stack()
+
+    with pytest.raises(tj.ConversionError) as caught:
+        tj.convert(growing)
+    error = caught.value
+    message = str(error)
+    assert "tf.Const" not in message and "tf.Const" not in set(error.ops["tf_op"])
+    assert "batch" not in message and "dynamic dimension" not in message, message
+    assert "TensorList" in error.summary and "dynamic size" in message
+    assert "fixed size" in message and "SELECT_TF_OPS" in message
+    assert tj.convert(growing, supported_ops=["TFLITE_BUILTINS", "SELECT_TF_OPS"]).tflite_model  # the fix it names
+
+
 def test_converter_output_is_captured_not_printed(tiny_model, capfd):
     capfd.readouterr()
     result = tj.convert(tiny_model, quantize="dynamic")
@@ -305,3 +405,52 @@ def test_display_shows_size_mode_time_and_io(tiny_model, calib):
     for text in ("KiB", "int8-full", "integer only", "serving_default_features", "scale", "zero point"):
         assert text in html
     assert "int8-full" in repr(result) and "zero point" in repr(result)
+
+
+def _code_sources(tf, keras):
+    """One source of each kind ``.code`` spells differently, by name."""
+
+    class Affine(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = tf.Variable(tf.reshape(tf.range(12, dtype=tf.float32), [3, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 3], tf.float32)])
+        def __call__(self, x):
+            return tf.matmul(x, self.weight)
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 3], tf.float32)])
+        def double(self, x):
+            return x * 2.0
+
+    module = Affine()
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x) * 2.0
+
+    subclassed = Subclassed()
+    subclassed(np.zeros((1, 3), np.float32))
+    inputs = keras.Input((3,))
+    return {
+        "tf.function": module.double,
+        "ConcreteFunction": module.double.get_concrete_function(),
+        "tf.Module": module,
+        "list of functions": [module.__call__, module.double],
+        "Keras functional": keras.Model(inputs, keras.layers.Dense(2)(inputs)),
+        "Keras subclassed": subclassed,
+    }
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["worker", "in_process"])
+def test_code_reproduces_the_model_byte_for_byte(tf, keras, in_process):
+    """``.code`` is the raw call that gives exactly the model tj.convert returned, for every kind of source."""
+    for kind, source in _code_sources(tf, keras).items():
+        result = tj.convert(source, source_name="model", in_process=in_process)
+        namespace = {"model": source}
+        exec(result.code.replace("with open('model.tflite', 'wb') as f:\n    f.write(tflite_model)\n", ""), namespace)
+        assert namespace["tflite_model"] == result.tflite_model, f"{kind}: .code gives another model\n{result.code}"

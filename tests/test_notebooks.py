@@ -260,10 +260,10 @@ def test_accuracy_notebook_sweeps_by_accuracy_and_catches_the_wrong_scale(run_no
     nb = run_notebook(ACCURACY)
     sweep = cell_text(find_cell(nb, 'table[["size", "accuracy", "top5_accuracy", "top1_agreement"]]'))
     assert "int8-full" in sweep and "accuracy" in sweep, sweep
-    report = cell_text(find_cell(nb, "bad.calibration_report"))
+    report = cell_text(find_cell(nb, "bad_cmp.calibration_report"))
     assert "input 'image': calibration samples range over [0, 0.06275] but the comparison samples over [0, 1]" in report, report
     assert re.search(r"input 'image': \d+\.\d% of the comparison values fall outside the calibrated range", report), report
-    clipping = cell_text(find_cell(nb, "bad.calibration_report.clipping.head()"))
+    clipping = cell_text(find_cell(nb, "bad_cmp.calibration_report.clipping.head()"))
     assert "activation" in clipping, clipping  # .layers calibrated the model: activations are checked too
     summary = cell_text(find_cell(nb, 'good = tj.convert(model, quantize="int8", representative_dataset=x_calib)'))
     accuracy = {line.rsplit(" ", 1)[0].strip(): float(line.rsplit(" ", 1)[1].rstrip("%"))

@@ -152,6 +152,21 @@ def test_conflicts_show_before_convert_with_the_reason(make_panel):
     assert "tfl-conflict" in form.rows["io"]._dom_classes
 
 
+def test_integer_io_without_a_dataset_is_a_note_not_a_conflict(make_panel):
+    # the converter decides: a quantization-aware model takes int8 I/O from its fake-quant ranges
+    panel = make_panel()
+    form = panel.form
+    form.quantize.value = "dynamic"
+    form.inference_input_type.value = "int8"
+    request = panel.check()
+    assert request.ok, request.error
+    assert any("fake-quant ops must give the ranges" in note for note in request.notes)
+    assert "tfl-conflict" not in form.rows["io"]._dom_classes
+    form.supported_ops["TFLITE_BUILTINS_INT8"].value = True  # refused by TensorFlow whatever the model
+    request = panel.check()
+    assert "needs a representative dataset" in request.error and "tfl-conflict" in form.rows["dataset"]._dom_classes
+
+
 def test_a_preset_fills_the_fields_and_keeps_the_users_own(make_panel):
     panel = make_panel()
     form = panel.form

@@ -59,7 +59,7 @@ def test_ops_sets_accept_comma_lists_and_lowercase():
     "kwargs, message",
     [
         (dict(inference_input_type="int8"), "needs quantization"),
-        (dict(quantize="dynamic", inference_input_type="int8"), "needs a representative dataset"),
+        (dict(quantize="dynamic", supported_ops=["TFLITE_BUILTINS_INT8"]), "needs a representative dataset.*whatever the model"),
         (dict(quantize="int8", representative_dataset=[1], supported_types=["float16"]), "conflicts with integer"),
         (dict(quantize="int16x8", representative_dataset=[1], inference_input_type="int8"), "int16x8 models take"),
         (dict(quantize="int8", representative_dataset=[1], inference_input_type="int16"), "needs the int16x8 mode"),
@@ -69,6 +69,21 @@ def test_ops_sets_accept_comma_lists_and_lowercase():
 def test_conflicting_settings_are_refused_with_the_reason(kwargs, message):
     with pytest.raises(ValueError, match=message):
         resolve_settings(**kwargs)
+
+
+def test_integer_io_without_a_dataset_is_left_to_the_converter_with_a_note():
+    # a quantization-aware model (fake-quant ops) converts so in raw TensorFlow; other models fail there
+    settings = resolve_settings("dynamic", inference_input_type="int8", inference_output_type="int8")
+    assert settings.inference_input_type == "int8" and not settings.uses_representative_dataset
+    assert any("fake-quant ops must give the ranges" in note for note in settings.notes)
+    calibrated = resolve_settings("int8", representative_dataset=[1], inference_input_type="int8")
+    assert not any("fake-quant" in note for note in calibrated.notes)
+
+
+@pytest.mark.parametrize("preset", ["int8", "int8-full"])
+def test_int8_presets_without_a_dataset_name_the_quantization_aware_route(preset):
+    with pytest.raises(ValueError, match="quantize='dynamic'.*quantization-aware.*inference_input_type='int8'"):
+        resolve_settings(preset)
 
 
 def test_dataset_with_dynamic_range_is_kept_but_not_used_for_calibration():

@@ -32,7 +32,7 @@ def test_one_row_per_mode_with_size_latency_error_and_op_counts(three_modes, cal
     assert table.loc["float", "float_ops"] == table.loc["float", "ops"]
     assert table.loc["int8", "float_ops"] == 0 and (table["flex_ops"] == 0).all()
     assert table.loc["float", "sqnr_db"] > 80 > table.loc["int8", "sqnr_db"]
-    assert any("exported to a SavedModel once" in note for note in table.notes)
+    assert any("prepared for the converter once" in note for note in table.notes)
     assert any("error is measured on calibration samples" in note for note in table.notes)
 
 
@@ -62,7 +62,7 @@ def test_results_are_conversion_results_of_the_source(three_modes, tiny_model):
 def test_display_has_the_table_and_a_plot_beside_it(three_modes):
     html = three_modes._repr_html_()
     assert "display:flex" in html and "data:image/png;base64," in html and "sqnr_db" in html
-    assert "exported to a SavedModel once" in html
+    assert "prepared for the converter once" in html
     assert len(three_modes.figure.axes) == 2
     assert type(three_modes[["size_bytes"]]).__name__ == "DataFrame"  # slices are plain frames
 

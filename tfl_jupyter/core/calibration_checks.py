@@ -11,7 +11,8 @@ checks here are NumPy only and cheap (two reductions per sample and input):
 - after conversion (:func:`clipping_frame`): the share of comparison values outside the
   calibrated range of each input and activation, worst first.
 
-:class:`CalibrationReport` gathers them (``result.calibration_report``).
+:class:`CalibrationReport` gathers them: ``result.calibration_report`` the check before
+conversion, ``comparison.calibration_report`` that and what the comparison found.
 """
 
 from __future__ import annotations
@@ -82,6 +83,31 @@ class DatasetCheck:
     stats: Dict[str, InputStats] = field(default_factory=dict)
     findings: Tuple[Finding, ...] = ()
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClippingCheck:
+    """What one comparison found about the calibrated ranges, on its own samples.
+
+    Attributes
+    ----------
+    findings : tuple of Finding
+        Calibration ranges far from the comparison samples', and inputs and activations with
+        more than ``CLIPPED_WARNING`` of their values clipped.
+    clipping : pandas.DataFrame
+        Per input (and per activation, where the calibrated model was computed by ``.layers``
+        or ``requantize``): the share of comparison values outside the calibrated range,
+        worst first (see :func:`clipping_frame`).
+    samples_origin : str
+        What the clipping was measured on.
+    activations_note : str
+        Whether activations were checked, and on how many samples.
+    """
+
+    findings: Tuple[Finding, ...]
+    clipping: Any = field(repr=False)
+    samples_origin: str
+    activations_note: str = ""
 
 
 def is_in_memory(dataset: Any) -> bool:
@@ -203,29 +229,35 @@ def clipping_frame(rows: List[dict]):
 
 
 class CalibrationReport:
-    """Calibration checked before and after conversion (``result.calibration_report``).
+    """Calibration checked before conversion and, for a comparison's report, after.
+
+    ``result.calibration_report`` holds the check before conversion only;
+    ``comparison.calibration_report`` adds what that comparison found on its samples.
 
     Attributes
     ----------
     before : DatasetCheck or None
         The representative dataset's check (None: the conversion used none).
+    after : ClippingCheck or None
+        What a comparison found (None: the result's own report, or no calibration).
     findings : list of Finding
-        Everything found, before and after (range mismatches and clipping once a comparison ran).
+        Everything found, before and after.
     clipping : pandas.DataFrame or None
-        After a comparison: per input (and per activation, where the calibrated model was
-        computed by ``.layers`` or ``requantize``), the share of comparison values outside the
-        calibrated range, worst first.
+        ``after.clipping``: per input (and activation), the share of comparison values
+        outside the calibrated range, worst first.
     samples_origin : str
         What the clipping was measured on.
+    activations_note : str
+        Whether activations were checked.
     """
 
-    def __init__(self, before: Optional[DatasetCheck], after: Optional[dict] = None):
-        after = after or {}
+    def __init__(self, before: Optional[DatasetCheck], after: Optional[ClippingCheck] = None):
         self.before = before
-        self.clipping = after.get("clipping")
-        self.samples_origin = after.get("origin", "")
-        self.activations_note = after.get("activations_note", "")
-        self.findings: List[Finding] = list(before.findings if before else ()) + list(after.get("findings", ()))
+        self.after = after
+        self.clipping = after.clipping if after else None
+        self.samples_origin = after.samples_origin if after else ""
+        self.activations_note = after.activations_note if after else ""
+        self.findings: List[Finding] = list(before.findings if before else ()) + list(after.findings if after else ())
 
     @property
     def warnings(self) -> List[str]:
@@ -247,7 +279,8 @@ class CalibrationReport:
                 lines.append(f"    {stat.name}: range [{stat.low:.4g}, {stat.high:.4g}]")
         lines += [f"  ! {w}" for w in self.warnings] or ["  no problem found"]
         if self.clipping is None:
-            lines.append("  after: not measured yet (run result.compare(...))")
+            if self.before is not None:
+                lines.append("  after: measured by a comparison (result.compare(...).calibration_report)")
         else:
             lines.append(f"  after: share of values outside the calibrated range, on {self.samples_origin}")
             lines += ["    " + line for line in self.clipping.head(10).to_string(index=False).splitlines()]

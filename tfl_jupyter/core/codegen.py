@@ -104,9 +104,18 @@ def _source_lines(source: ModelSource, entry_point: str, name: str) -> list:
         else:
             lines.append(f"converter = tf.lite.TFLiteConverter.from_keras_model({name})")
         return lines
-    count = len(source.obj)
-    functions = f"[{name}.get_concrete_function()]" if count == 1 else f"[f.get_concrete_function() for f in {name}]"
-    return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions({functions}, {name if count == 1 else 'None'})"]
+    if isinstance(source.trackable, type(source.obj[0])):  # a ConcreteFunction, its own trackable
+        return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions([{name}], {name})"]
+    if hasattr(source.trackable, "get_concrete_function"):  # a tf.function
+        return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions([{name}.get_concrete_function()], {name})"]
+    if hasattr(getattr(source.trackable, "__call__", None), "get_concrete_function"):  # a tf.Module
+        return [f"converter = tf.lite.TFLiteConverter.from_concrete_functions([{name}.__call__.get_concrete_function()], {name})"]
+    return [  # a list of functions: an owner that tracks what they capture, so they save as signatures
+        f"functions = [f if isinstance(f, tf.types.experimental.ConcreteFunction) else f.get_concrete_function() for f in {name}]",
+        "owner = tf.Module()",
+        "owner.captured_variables = [v for f in functions for v in f.variables]",
+        "converter = tf.lite.TFLiteConverter.from_concrete_functions(functions, owner)",
+    ]
 
 
 def _fixed_shape_lines(source: ModelSource, shapes: dict, name: str) -> list:

@@ -8,12 +8,14 @@ and settings already resolved (compare, requantize and the sweep call it directl
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any, Callable, Optional, Sequence
 
 from .calibration_checks import check_dataset
 from .engine import ConverterOutput, run_conversion
 from .errors import ConversionError
 from .files import check_writable, write_atomically
+from .prepare import NeedsLiveModel, needs_live_model
 from .result import ConversionResult
 from .settings import ConversionSettings, float_settings, resolve_settings
 from .shapes import dynamic_shape_notes, resolve_shapes, with_shape_fix
@@ -240,8 +242,7 @@ def _check_dataset(source: ModelSource, settings: ConversionSettings, samples_se
     """The representative dataset's check (after the conversion, which has validated its form)."""
     if not settings.uses_representative_dataset:
         return None
-    specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
-    return check_dataset(settings.representative_dataset, specs, ordered=getattr(source, "specs_ordered", True),
+    return check_dataset(settings.representative_dataset, source.inputs, ordered=source.specs_ordered,
                          samples_seen=samples_seen)
 
 
@@ -277,16 +278,21 @@ def run_resolved(
         float_output = run_resolved(source, float_settings(settings), customize=customize, capture_log=capture_log,
                                     in_process=in_process, deadline=deadline, cancel=cancel, portable=portable)
         return quantize_with_litert(source, settings, float_output, in_process=in_process, deadline=deadline, cancel=cancel)
-    output = None
+    live_only = None if in_process else needs_live_model(source, settings)
     try:
-        if not in_process:
-            output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
-                                       on_sample=on_sample, cancel=cancel, portable=portable)
-        if output is None:
+        if not in_process and not live_only:
+            try:
+                output = convert_in_worker(source, settings, calibrate_only=calibrate_only, deadline=deadline,
+                                           on_sample=on_sample, cancel=cancel, portable=portable)
+            except NeedsLiveModel as exc:
+                live_only = str(exc)
+        if in_process or live_only:
             output = run_conversion(source, settings, customize=customize, capture=capture_log,
                                     calibrate_only=calibrate_only, on_sample=on_sample)
     except ConversionError as error:
         raise with_shape_fix(error, source, settings) from None
+    if live_only:
+        output = replace(output, notes=output.notes + (f"converted in the kernel's process: {live_only}",))
     return output
 
 

@@ -21,10 +21,11 @@ from typing import Any, Callable, Optional, Sequence
 
 from .capture import capture_output, run_captured
 from .datasets import CalibrationData, DatasetError
-from .errors import ConversionError, translate_converter_error
+from .errors import ConversionError, explain_missing_ranges, translate_converter_error
+from .prepare import debug_info_without_loading, feeds_by_name, prepared_converter
 from .settings import ConversionSettings
 from .shapes import with_fixed_shapes
-from .sources import ModelSource
+from .sources import ModelSource, saved_model_signature_specs
 from .tensorflow_import import import_tensorflow
 from .text import first_line
 
@@ -133,7 +134,7 @@ def _calibration_data(source, settings, on_sample) -> Optional[CalibrationData]:
     return CalibrationData(
         settings.representative_dataset,
         source.input_specs(),
-        by_name=source.feeds_by_name,
+        by_name=feeds_by_name(source, settings),
         ordered=source.specs_ordered,
         on_sample=on_sample,
     )
@@ -162,7 +163,7 @@ def _convert_with_fallback(tf, source, settings, calibration, customize, notes, 
 
     converter, entry_point = _make_converter(tf, source)
     _prepare(tf, converter, settings, calibration, customize)
-    if entry_point != "from_keras_model":
+    if entry_point != "from_keras_model" or source.prepared:
         return quiet(converter.convert), entry_point
     try:
         return quiet(converter.convert), entry_point
@@ -191,8 +192,13 @@ def _prepare(tf, converter, settings, calibration, customize) -> None:
             raise _UserCodeFailed(exc) from exc
 
 
+ENTRY_POINTS = {"keras": "from_keras_model", "concrete_functions": "from_concrete_functions", "saved_model": "from_saved_model"}
+
+
 def _make_converter(tf, source: ModelSource):
     lite = tf.lite.TFLiteConverter
+    if source.prepared:
+        return prepared_converter(source), ENTRY_POINTS[source.kind]
     if source.kind == "keras":
         return lite.from_keras_model(source.obj), "from_keras_model"
     if source.kind == "saved_model":
@@ -215,6 +221,7 @@ def _saved_model_converter_without_loading(path: str, keys, tags):
     """
     if not keys:
         return None
+    saved_model_signature_specs(path, keys, tags)  # from_saved_model's key check: a wrong key names the valid ones
     try:
         from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata
         from tensorflow.lite.python.lite import TFLiteConverterBase
@@ -233,7 +240,7 @@ def _saved_model_converter_class():
     TensorFlow's ``convert()`` loads the model (0.8 s of a MobileNetV2's conversion) only to
     read ``graph_debug_info``, which for a TF2 SavedModel the loader rebuilds from the debug
     file: the file list, plus the legacy per-node traces renamed. Without such traces that is
-    the file list alone, read here from the file (:func:`_debug_info_without_loading`);
+    the file list alone, read here from the file (:func:`~tfl_jupyter.core.prepare.debug_info_without_loading`);
     anything else takes TensorFlow's own path.
 
     Raises
@@ -254,7 +261,7 @@ def _saved_model_converter_class():
     class SavedModelConverter(lite.TFLiteSavedModelConverterV2):
         @lite._export_metrics
         def convert(self):
-            debug_info = _debug_info_without_loading(self.saved_model_dir, self._saved_model_tags)
+            debug_info = debug_info_without_loading(self.saved_model_dir, self._saved_model_tags)
             if debug_info is None or not self.experimental_new_converter:
                 return lite.TFLiteSavedModelConverterV2.convert.__wrapped__(self)
             graph_def, _, _ = self._load_saved_model(self.saved_model_dir, self._saved_model_tags)
@@ -262,25 +269,6 @@ def _saved_model_converter_class():
             return self._convert_from_saved_model(graph_def)
 
     return SavedModelConverter
-
-
-def _debug_info_without_loading(path: str, tags):
-    """The ``graph_debug_info`` that ``tf.saved_model.load(path)`` would give, or None where only loading tells."""
-    from tensorflow.core.framework import graph_debug_info_pb2
-    from tensorflow.python.saved_model import loader_impl
-
-    try:
-        saved_model, debug_info = loader_impl.parse_saved_model_with_debug_info(path)
-    except Exception:  # noqa: BLE001 - TensorFlow's own load reports what is wrong with the folder
-        return None
-    graphs = saved_model.meta_graphs
-    if len(graphs) != 1 or not graphs[0].HasField("object_graph_def") or debug_info.traces:
-        return None  # a TF1 SavedModel (its debug info as it is), or legacy traces the loader renames
-    if tags is not None and set(tags) != set(graphs[0].meta_info_def.tags):
-        return None  # the load fails, and its error is the one to show
-    files_only = graph_debug_info_pb2.GraphDebugInfo()
-    files_only.files[:] = debug_info.files
-    return files_only
 
 
 def _configure(tf, converter, settings: ConversionSettings, calibration: Optional[CalibrationData]) -> None:
@@ -327,6 +315,9 @@ _INPUT_SHAPE_HINT = (
 def explain_value_error(exc: ValueError) -> ValueError:
     """Give TensorFlow's documented converter ValueErrors a message that names the fix."""
     text = str(exc)
+    missing_ranges = explain_missing_ranges(text)
+    if missing_ranges:
+        return ValueError(missing_ranges)
     if "None is only supported in the 1st dimension" in text or "input shape" in text.lower():
         return ValueError(f"{first_line(exc)}: {_INPUT_SHAPE_HINT}")
     if "single ConcreteFunction" in text:
@@ -407,187 +398,3 @@ def layer_statistics(debug_model: bytes, feeds: list) -> str:
         dump = io.StringIO()
         debugger.layer_statistics_dump(dump)
     return dump.getvalue()
-
-
-# The LiteRT Quantizer (the optional `litert-quantizer` package): imported here, lazily, and
-# only in worker processes (through the pool), like the converter.
-LITERT_INSTALL = "pip install 'tfl_jupyter[quantizer]'"
-
-
-def _litert_quantizer():
-    try:
-        import litert_quantizer
-        from litert_quantizer.utils import recipe_utils
-    except ImportError as exc:
-        raise ImportError(f"quantizer='litert' needs the LiteRT Quantizer ({first_line(exc)}): {LITERT_INSTALL}") from None
-    return litert_quantizer, recipe_utils
-
-
-def litert_recipe_names() -> list:
-    """Names of the LiteRT Quantizer's own recipes that quantize one ``.tflite`` (not LiteRT-LM mappings)."""
-    _, recipe_utils = _litert_quantizer()
-    recipe_utils._get_named_recipe("")  # fills its registry of named recipes
-    names = []
-    for name, make in sorted(recipe_utils._NAMED_RECIPES.items()):
-        try:
-            if recipe_utils._is_quant_recipe(make()):
-                names.append(name)
-        except TypeError:  # a building block that needs arguments
-            continue
-    return names
-
-
-def litert_recipe(spec: str, float_io: bool = False) -> tuple:
-    """Resolve a recipe given by name, JSON file or JSON text, and check that the quantizer accepts it.
-
-    Parameters
-    ----------
-    spec : str
-        A recipe name (``"dynamic_wi4_afp32"``), the path of a ``.json`` recipe, or JSON text.
-    float_io : bool
-        Add rules that keep the model's inputs and outputs float (the converter's ``int8``).
-
-    Returns
-    -------
-    tuple
-        ``(json_text, calibrates)``: the recipe as the quantizer accepts it, and whether it
-        needs calibration samples.
-
-    Raises
-    ------
-    ValueError
-        An unknown name, a file that is not JSON, or a recipe the quantizer rejects; the
-        message names the fix.
-    """
-    import json
-    import os
-
-    _, recipe_utils = _litert_quantizer()
-    from litert_quantizer import recipe_manager
-
-    text = spec.strip()
-    if text.startswith(("[", "{")):
-        try:
-            recipe = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"the recipe text is not JSON ({exc}): pass a recipe name, a .json file, or result.recipe") from None
-    elif os.path.exists(text):
-        try:
-            with open(text, encoding="utf-8") as file:
-                recipe = json.load(file)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"the recipe file {text!r} is not JSON ({first_line(exc)}): give a JSON recipe such as result.recipe saved to a file") from None
-    else:
-        recipe = recipe_utils._get_named_recipe(text)
-        if recipe is None:
-            known = litert_recipe_names()
-            close = difflib.get_close_matches(text, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown LiteRT Quantizer recipe {text!r}{hint}: choose one of {', '.join(known)}, or give a .json file")
-    if not recipe_utils._is_quant_recipe(recipe) or not recipe:
-        raise ValueError("the LiteRT Quantizer rejects the recipe: it must be a non-empty JSON list of "
-                         "{regex, operation, algorithm_key, op_config} rules (see result.recipe)")
-    if float_io:
-        recipe = recipe + [{"regex": ".*", "operation": io, "algorithm_key": "no_quantize"} for io in ("INPUT", "OUTPUT")]
-    try:
-        manager = recipe_manager.RecipeManager()
-        manager.load_quantization_recipe(recipe)
-        canonical = manager.get_quantization_recipe()
-    except Exception as exc:
-        raise ValueError(f"the LiteRT Quantizer rejects the recipe ({type(exc).__name__}: {first_line(exc)}): "
-                         "start from a named recipe or result.recipe and change one rule at a time") from None
-    return json.dumps(canonical, indent=1), manager.need_calibration()
-
-
-def litert_quantize(float_model: bytes, recipe_json: str, samples: Optional[list] = None,
-                    calibration: Optional[dict] = None) -> tuple:
-    """Quantize a float ``.tflite`` with the LiteRT Quantizer.
-
-    Parameters
-    ----------
-    float_model : bytes
-        The float model (the converter's, unquantized).
-    recipe_json : str
-        From :func:`litert_recipe`.
-    samples : list, optional
-        Calibration samples, each a dict by input name or a list in the signature's input
-        order; used only when the recipe calibrates and ``calibration`` is None.
-    calibration : dict, optional
-        A calibration result from an earlier call on the same model and data.
-
-    Returns
-    -------
-    tuple
-        ``(quantized bytes, calibration result or None)``.
-
-    Raises
-    ------
-    ValueError
-        The quantizer rejected the recipe for this model, or the samples do not fit it.
-    """
-    import json
-
-    from litert_quantizer import Quantizer
-
-    _litert_quantizer()
-    quantizer = Quantizer(float_model, json.loads(recipe_json))
-    with capture_output():  # its progress bars and report print from Python and C++
-        try:
-            if quantizer.need_calibration and calibration is None:
-                if not samples:
-                    raise ValueError("this recipe calibrates activations and needs a representative dataset: "
-                                     "pass representative_dataset=... (magic: --representative_dataset VAR)")
-                calibration = quantizer.calibrate(_signature_feeds(float_model, samples))
-            quantized = quantizer.quantize(calibration if quantizer.need_calibration else None,
-                                           enable_progress_report=False).quantized_model
-        except ValueError as exc:
-            raise ValueError(f"the LiteRT Quantizer failed: {first_line(exc)}") from None
-        except Exception as exc:
-            raise ConversionError(f"the LiteRT Quantizer failed: {type(exc).__name__}: {first_line(exc)}") from None
-    return bytes(quantized), (calibration if quantizer.need_calibration else None)
-
-
-def _signature_feeds(float_model: bytes, samples: list) -> dict:
-    """``{signature_key: [{input_name: array}, ...]}`` for the model's one signature."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    signatures = Interpreter(model_content=float_model).get_signature_list()
-    if len(signatures) != 1:
-        raise ValueError(f"the model has {len(signatures)} signatures: convert one at a time (signature_keys=[...]) to quantize it with the LiteRT Quantizer")
-    key, signature = next(iter(signatures.items()))
-    names = list(signature["inputs"])
-    feeds = []
-    for sample in samples:
-        if isinstance(sample, dict):
-            missing = set(names) - set(sample)
-            if missing and len(names) == 1 and len(sample) == 1:
-                sample = {names[0]: next(iter(sample.values()))}
-            elif missing:
-                raise ValueError(f"calibration samples name inputs {sorted(sample)}, the model's are {names}: yield dicts keyed by those")
-            feeds.append({name: sample[name] for name in names})
-        elif len(sample) == len(names) == 1:
-            feeds.append({names[0]: sample[0]})
-        else:
-            raise ValueError(f"the model has inputs {names}: yield a dict {{input_name: array}} per sample")
-    return {key: feeds}
-
-
-def litert_tensor_errors(float_model: bytes, quantized_model: bytes, samples: list) -> dict:
-    """Mean squared error of every tensor of a LiteRT Quantizer model against the float model it came from.
-
-    Both models run on the same samples (the quantizer's own validator); the error at each
-    tensor is accumulated from the model's input up to it, not isolated per layer.
-
-    Returns
-    -------
-    dict
-        ``{tensor name: mse}``.
-    """
-    _litert_quantizer()
-    from litert_quantizer import model_validator
-    from litert_quantizer.utils import validation_utils
-
-    with capture_output():
-        comparison = model_validator.compare_model(float_model, quantized_model, _signature_feeds(float_model, samples),
-                                                   [validation_utils.ValidationErrorMetric.MSE], num_threads=1)
-    return {name: values.get("mse") for name, values in comparison.get_all_tensor_results().items()}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import linecache
 import os
+import re
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
+
+from .text import shorten
 
 # Frames in these packages are plumbing; the user's own code is whatever is left.
 _LIBRARY_PACKAGES = ("tensorflow", "keras", "tf_keras", "tfl_jupyter", "absl", "IPython", "ipykernel")
@@ -60,10 +63,17 @@ _FIXES = {
 }
 
 
-# Converter messages that mean "this needs a static shape" (Keras 3 recurrent layers with a
-# dynamic batch keep their state in TensorLists whose element shape includes the batch).
+# Converter messages that mean "a TensorList needs a static size and element shape" (Keras 3
+# recurrent layers with a dynamic batch keep their state in TensorLists whose element shape
+# includes the batch; a tf.TensorArray(dynamic_size=True) has no static size).
 _STATIC_SHAPE_MESSAGES = ("element_shape to be static", "lowering tensor list ops is failed", "requires static shape")
-STATIC_SHAPES_REASON = "needs static shapes: a dimension of the input is dynamic (usually the batch)"
+_TENSOR_LIST_PASS = "LowerStaticTensorListPass"
+# The pass's own summary, reported at whatever op comes first in the function (a tf.Const): it names no op.
+_TENSOR_LIST_SUMMARY = "lowering tensor list ops is failed"
+#: The reason of a TensorList error before the model's inputs are known, or when they are all static.
+TENSOR_LIST_REASON = "a TensorList (tf.TensorArray, tf.map_fn, a recurrent layer) has a dynamic size or element shape"
+#: The reason once an input is known to have a dynamic dimension (the fix then fixes it).
+STATIC_SHAPES_REASON = f"needs static shapes: {TENSOR_LIST_REASON}, and an input has a dynamic dimension"
 _FLEX_COST = (
     "else Select TF ops (`--supported_ops TFLITE_BUILTINS,SELECT_TF_OPS`), at a cost: the Flex runtime adds "
     "several MB, and no microcontroller, GPU delegate or Edge TPU runs it"
@@ -71,16 +81,17 @@ _FLEX_COST = (
 
 
 def static_shapes_fix(specs: Optional[Sequence] = None) -> str:
-    """The fix for a model that needs static shapes: fix the dynamic dimensions, Flex second.
+    """The fix for a TensorList that needs static shapes: fix the dynamic dimensions, Flex second.
 
     Parameters
     ----------
     specs : sequence of InputSpec, optional
         The model's inputs (``name``, ``shape`` with None for dynamic dimensions), to name
-        the input and dimension; without them the fix speaks of the batch in general.
+        the input and dimension; without them the fix names both possible causes.
     """
     if specs is None:
-        return f"fix the batch size: `--batch_size 1` (batch_size=1); {_FLEX_COST}"
+        return (f"fix dynamic input dimensions (`--batch_size 1`, batch_size=1) and give each tf.TensorArray "
+                f"a fixed size; {_FLEX_COST}")
     batch = [s.name for s in specs if s.shape and s.shape[0] is None]
     if batch:
         where = ", ".join(f"input {name!r}" for name in batch)
@@ -91,7 +102,13 @@ def static_shapes_fix(specs: Optional[Sequence] = None) -> str:
         dims = ",".join("N" if d is None else str(d) for d in spec.shape)
         return (f"fix the input shapes: `--input_shapes {spec.name}={dims}` with a size for each N "
                 f"(input_shapes={{{spec.name!r}: [...]}}; input {spec.name!r}: dimension(s) {axes} dynamic); {_FLEX_COST}")
-    return _FIXES["ERROR_NEEDS_FLEX_OPS"][1]
+    return (f"every input shape is static already: give each tf.TensorArray a fixed size (size=N, not "
+            f"dynamic_size=True) and a static element_shape; {_FLEX_COST}")
+
+
+def is_tensor_list_error(record: "BlockingOp") -> bool:
+    """Whether ``record`` is a TensorList that needs a static size and element shape."""
+    return record.reason in (TENSOR_LIST_REASON, STATIC_SHAPES_REASON)
 
 
 class ConversionError(RuntimeError):
@@ -122,11 +139,12 @@ class ConversionError(RuntimeError):
 
     def _message(self) -> str:
         lines = [self.summary]
-        for error in self.errors[:10]:
-            op = error.tf_op or "(no op)"
-            lines.append(f"  {op}: {error.reason}" + (f"  [{error.location}]" if error.location else ""))
-        if len(self.errors) > 10:
-            lines.append(f"  ... and {len(self.errors) - 10} more (see .ops)")
+        # one line per op, reason and place: the converter repeats an error for every use
+        shown = list(dict.fromkeys((e.tf_op, e.reason, e.location) for e in self.errors))
+        for tf_op, reason, location in shown[:10]:
+            lines.append(f"  {tf_op + ': ' if tf_op else ''}{reason}" + (f"  [{location}]" if location else ""))
+        if len(shown) > 10:
+            lines.append(f"  ... and {len(shown) - 10} more (see .ops)")
         fixes = sorted({e.fix for e in self.errors if e.fix})
         if fixes:
             lines.append("Fix: " + "; or ".join(fixes))
@@ -168,7 +186,12 @@ class ConversionError(RuntimeError):
 def translate_converter_error(exc: BaseException, log: str = "") -> ConversionError:
     """Turn TensorFlow's ``ConverterError`` (hundreds of MLIR lines) into a ConversionError."""
     records = [_blocking_op(data) for data in getattr(exc, "errors", None) or []]
-    if records:
+    summaries = [r for r in records if is_tensor_list_error(r) and _TENSOR_LIST_SUMMARY in r.message.lower()]
+    if summaries and len(summaries) < sum(map(is_tensor_list_error, records)):
+        records = [r for r in records if r not in summaries]  # it adds nothing to the records it sums up
+    if records and not any(r.tf_op for r in records) and all(is_tensor_list_error(r) for r in records):
+        summary = "a TensorList could not be lowered to TFLite builtin ops"
+    elif records:
         ops = sorted({r.tf_op for r in records if r.tf_op})
         summary = f"{len(ops) or len(records)} op(s) could not be converted" + (
             ": " + ", ".join(ops[:6]) + (" ..." if len(ops) > 6 else "") if ops else ""
@@ -187,12 +210,18 @@ def _blocking_op(data) -> BlockingOp:
     reason, fix = _FIXES.get(code, (message, ""))
     if not code and "is not supported" in data.error_message.lower():
         reason = message
+    tf_op = data.operator.name
     # TensorList ops that fail to legalize are the same problem, reported once more per op
-    if any(text in data.error_message.lower() for text in _STATIC_SHAPE_MESSAGES) or (
-            not code and data.operator.name.startswith("tf.TensorList")):
-        reason, fix = STATIC_SHAPES_REASON, static_shapes_fix()
+    lowered = data.error_message.lower()
+    if any(text in lowered for text in _STATIC_SHAPE_MESSAGES) or data.subcomponent == _TENSOR_LIST_PASS or (
+            not code and tf_op.startswith("tf.TensorList")):
+        reason, fix = TENSOR_LIST_REASON, static_shapes_fix()
+        if _TENSOR_LIST_SUMMARY in lowered or not ("TensorList" in tf_op or "TensorArray" in tf_op):
+            # the pass's summary sits at an unrelated op (a tf.Const), and the ops that carry a
+            # list through a loop (tf.Identity, tf.While) are not what blocks: name no op
+            tf_op = ""
     return BlockingOp(
-        tf_op=data.operator.name,
+        tf_op=tf_op,
         error_code=code,
         reason=reason,
         fix=fix,
@@ -200,6 +229,47 @@ def _blocking_op(data) -> BlockingOp:
         message=message,
         component=f"{data.component}/{data.subcomponent}".strip("/"),
     )
+
+
+# What ``text.first_line`` makes of the interpreter's "...Node number 1 (FlexErf) failed to prepare."
+_FLEX_NODE_FAILED = re.compile(r"\b(Flex\w+) \(node \d+\) failed to (?:prepare|invoke)")
+CALIBRATION_FLEX_REASON = "calibration runs the model in TFLite's Python interpreter, which has no Flex delegate"
+
+
+def with_calibration_fix(error: ConversionError) -> ConversionError:
+    """``error`` with a record naming the op and the fix where calibration stopped at a Flex op.
+
+    The int8 calibrator runs the model in the interpreter of the pip package, which cannot run
+    Select TF ops; the converter reports it as a plain RuntimeError, with no structured errors.
+    """
+    found = _FLEX_NODE_FAILED.search(error.summary)
+    if found is None or error.errors:
+        return error
+    op = found.group(1)
+    record = BlockingOp(
+        tf_op=f"tf.{op[len('Flex'):]}", error_code="", reason=CALIBRATION_FLEX_REASON,
+        fix="quantize='dynamic', which does not calibrate; or build that op from TFLite builtin ops",
+        location=None, message=error.summary, component="calibration",
+    )
+    # what follows is the interpreter's advice for Android builds
+    return type(error)(error.summary.split(" Make sure you apply")[0], [record], error.log)
+
+
+# TensorFlow's own ValueErrors (2.21 wording) where quantization has no ranges to work from.
+_NO_RANGES = (
+    ("inference_input_type and inference_output_type must be tf.float32",
+     "integer inference_input_type/inference_output_type needs int8 ranges, and this model has no fake-quant ops "
+     "to give them (it is not quantization-aware): use quantize='int8' with representative_dataset=... "
+     "(magic: --quantize int8 --representative_dataset VAR)"),
+    ("a `representative_dataset` must be specified",
+     "full-integer quantization (TFLITE_BUILTINS_INT8) needs a representative dataset, whatever the model: "
+     "pass representative_dataset=... (magic: --representative_dataset VAR)"),
+)
+
+
+def explain_missing_ranges(text: str) -> Optional[str]:
+    """Our message, naming the fix, for TensorFlow's refusal to quantize without ranges; None for others."""
+    return next((message for found, message in _NO_RANGES if found in text), None)
 
 
 class WorkerDied(ConversionError):
@@ -268,6 +338,6 @@ def _first_meaningful_line(text: str) -> str:
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith(("loc(", "<unknown>", "see current operation")):
-            return line[:300]
-    return text.strip()[:300]
+            return shorten(line)
+    return shorten(text)
 

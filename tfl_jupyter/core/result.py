@@ -14,24 +14,26 @@ from .sources import ModelSource
 from .text import format_size, quantization_text
 
 
-class CalibratedModel:
-    """A result's calibrated, not yet quantized model, computed on first use and shared by
-    the results requantized from it (see :mod:`tfl_jupyter.core.compare.calibration`)."""
-
-    def __init__(self):
-        self.model: Optional[bytes] = None
-
-
 @dataclass(frozen=True)
 class ConversionResult(DeployTargets):
-    """The outcome of one conversion.
+    """The outcome of one conversion: values fixed when it ran, nothing filled in later.
+
+    What a comparison finds is on the ``Comparison`` (``result.compare().calibration_report``);
+    the calibrated model behind ``.layers`` and ``requantize`` is cached by
+    :mod:`tfl_jupyter.core.compare.calibration`.
 
     Attributes
     ----------
     tflite_model : bytes
         The converted model.
     settings : ConversionSettings
-        The settings it was converted with.
+        The settings it was converted with (their ``representative_dataset`` included).
+    source : ModelSource
+        The resolved model it was converted from; ``compare`` runs it as the reference, and
+        ``.layers``/``requantize`` calibrate it again.
+    entry_point : str
+        The ``tf.lite.TFLiteConverter`` constructor used: ``"from_keras_model"``,
+        ``"from_saved_model"`` or ``"from_concrete_functions"``.
     duration_s : float
         Wall time of the conversion, calibration included.
     log : str
@@ -40,8 +42,17 @@ class ConversionResult(DeployTargets):
         Things worth knowing (a fallback taken, a setting not used).
     output_file : str or None
         Where the model was written, if it was.
+    calibration_samples : int
+        Representative samples the converter calibrated on (0 without calibration).
+    source_name, dataset_name : str or None
+        The names the model and the representative dataset go by in the user's code, used
+        by ``.code``.
+    customize_source : str or None
+        The source of the ``customize`` callback, repeated by ``.code``.
     denylisted_ops, denylisted_nodes : tuple of str
         Op types and tensor names kept in float by ``requantize`` (empty otherwise).
+    dataset_check : DatasetCheck or None
+        The representative dataset checked before conversion (what ``calibration_report`` shows).
     """
 
     tflite_model: bytes = field(repr=False)
@@ -58,10 +69,7 @@ class ConversionResult(DeployTargets):
     customize_source: Optional[str] = field(default=None, repr=False)
     denylisted_ops: tuple = ()
     denylisted_nodes: tuple = ()
-    calibrated: CalibratedModel = field(default_factory=CalibratedModel, repr=False, compare=False)
     dataset_check: Optional[DatasetCheck] = field(default=None, repr=False, compare=False)
-    # What the latest comparison found about the calibrated ranges (see calibration_report).
-    calibration_after: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -87,11 +95,12 @@ class ConversionResult(DeployTargets):
 
     @property
     def calibration_report(self) -> CalibrationReport:
-        """Calibration checked: the representative dataset before conversion (NaN/Inf, constant
-        inputs, too few samples) and, once ``compare`` ran, ranges far from the comparison
-        samples' and the share of values clipped by the calibrated ranges, worst first."""
-        return CalibrationReport(self.dataset_check if self.settings.uses_representative_dataset else None,
-                                 self.calibration_after)
+        """The representative dataset checked before conversion: NaN/Inf, constant inputs, too few samples.
+
+        What a comparison finds (ranges far from its samples', the share of values clipped by
+        the calibrated ranges) is in that comparison's ``calibration_report``.
+        """
+        return CalibrationReport(self.dataset_check if self.settings.uses_representative_dataset else None)
 
     @property
     def recipe(self) -> Optional[str]:

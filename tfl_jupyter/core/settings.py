@@ -294,6 +294,11 @@ def float_settings(settings: ConversionSettings) -> ConversionSettings:
                    inference_input_type=None, inference_output_type=None, notes=())
 
 
+#: How a quantization-aware model gets int8 without a dataset (what the converter does with it).
+QAT_WITHOUT_DATA = ("for a quantization-aware model it takes int8 ranges from the fake-quant ops; add "
+                    "inference_input_type='int8', inference_output_type='int8' for int8 I/O")
+
+
 def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
     notes = []
     preset = PRESETS[settings.quantize]
@@ -301,18 +306,25 @@ def _check_conflicts(settings: ConversionSettings) -> ConversionSettings:
     integer_io = [t for t in (settings.inference_input_type, settings.inference_output_type) if t not in (None, "float32")]
     integer_ops = [s for s in settings.supported_ops if s in ("TFLITE_BUILTINS_INT8", INT16X8_OPS)]
 
+    # Refused here only where TensorFlow refuses whatever the model: a calibrating preset (without
+    # data it is plain optimizations=[DEFAULT]) and the integer-only ops sets. Integer I/O without
+    # data is left to the converter: a quantization-aware model (fake-quant ops) carries its ranges.
     if preset.calibrates and not has_data:
         raise ValueError(
             f"quantize={preset.name!r} calibrates activations and needs a representative dataset: pass "
             "representative_dataset=... (a generator function, tf.data.Dataset, array, list or dict of "
             "arrays; magic: --representative_dataset VAR), or use quantize='dynamic' which needs none"
+            + (f" ({QAT_WITHOUT_DATA})" if preset.name in ("int8", "int8-full") else "")
         )
     if (integer_io or integer_ops) and not settings.optimizations:
         what = f"inference type {integer_io[0]}" if integer_io else f"supported_ops {integer_ops[0]}"
         raise ValueError(f"{what} needs quantization: add quantize='int8' (or 'int8-full'/'int16x8') with a representative dataset")
-    if (integer_io or integer_ops) and not has_data:
-        what = f"inference type {integer_io[0]}" if integer_io else f"supported_ops {integer_ops[0]}"
-        raise ValueError(f"{what} needs a representative dataset to calibrate: pass representative_dataset=... (magic: --representative_dataset VAR)")
+    if integer_ops and not has_data:
+        raise ValueError(f"supported_ops {integer_ops[0]} needs a representative dataset to calibrate, whatever "
+                         "the model (quantization-aware too): pass representative_dataset=... (magic: --representative_dataset VAR)")
+    if integer_io and not settings.uses_representative_dataset:
+        notes.append(f"inference type {integer_io[0]} without calibration: the model's fake-quant ops must give the "
+                     "ranges (quantization-aware training); other models need quantize='int8' with representative_dataset=...")
     if "float16" in settings.supported_types and (integer_io or integer_ops or preset.calibrates):
         raise ValueError("supported_types float16 conflicts with integer quantization: choose quantize='float16' or an integer mode, not both")
     if INT16X8_OPS in settings.supported_ops:

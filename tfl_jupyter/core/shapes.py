@@ -18,7 +18,8 @@ import functools
 from dataclasses import replace
 from typing import Optional
 
-from .errors import STATIC_SHAPES_REASON, ConversionError, static_shapes_fix
+from .errors import (STATIC_SHAPES_REASON, TENSOR_LIST_REASON, ConversionError, is_tensor_list_error, static_shapes_fix,
+                     with_calibration_fix)
 from .settings import ConversionSettings, fixed_input_shapes
 from .sources import InputSpec, ModelSource, saved_model_signature_specs
 from .tensorflow_import import import_tensorflow
@@ -34,7 +35,7 @@ def signature_specs(source: ModelSource) -> dict:
     """
     if source.kind == "saved_model":
         return saved_model_signature_specs(source.path, source.signature_keys, source.tags) or {}
-    specs = source.input_specs() if source.kind == "keras" or len(source.obj) == 1 else None
+    specs = source.inputs
     if not specs:
         what = "these functions: convert one function at a time" if source.kind != "keras" else (
             "this Keras model: build it on keras.Input(...) layers, or call it once on data")
@@ -85,9 +86,15 @@ def with_fixed_shapes(source: ModelSource, settings: ConversionSettings, path: s
     shapes = resolve_shapes(source, settings)
     export_at_shapes(source, shapes, path)
     keys = tuple(shapes) if source.kind == "saved_model" else ("serving_default",)
-    order = None if source.kind == "saved_model" else tuple(name for name, _ in shapes["serving_default"])
     return ModelSource(kind="saved_model", description=source.description, path=path, signature_keys=keys,
-                       input_order=order, shapes_fixed=True)  # saved with the default tag set
+                       inputs=fixed_inputs(source, shapes), shapes_fixed=True)  # saved with the default tag set
+
+
+def fixed_inputs(source: ModelSource, shapes: dict) -> Optional[tuple]:
+    """The source's inputs at ``shapes`` (from :func:`resolve_shapes`), in order; None for a SavedModel."""
+    if source.kind == "saved_model" or source.inputs is None:
+        return None
+    return tuple(replace(spec, shape=tuple(dims)) for spec, (_, dims) in zip(source.inputs, shapes["serving_default"]))
 
 
 def export_at_shapes(source: ModelSource, shapes: Optional[dict], path: str) -> None:
@@ -148,7 +155,7 @@ def _retrace(source: ModelSource, shapes: tuple):
     there is one, else calling the ConcreteFunction."""
     tf = import_tensorflow()
 
-    specs = [tf.TensorSpec(dims, spec.dtype, name=spec.name) for (_, dims), spec in zip(shapes, source.input_specs())]
+    specs = [tf.TensorSpec(dims, spec.dtype, name=spec.name) for (_, dims), spec in zip(shapes, source.inputs)]
     polymorphic = source.trackable
     if isinstance(polymorphic, tf.Module) and not isinstance(polymorphic, tf.types.experimental.ConcreteFunction):
         polymorphic = polymorphic.__call__
@@ -190,8 +197,12 @@ def _keep_source_locations():
 
 
 def with_shape_fix(error: ConversionError, source: ModelSource, settings: ConversionSettings) -> ConversionError:
-    """``error`` with its static-shape fixes naming the inputs and dimensions still dynamic."""
-    if not any(record.reason == STATIC_SHAPES_REASON for record in error.errors):
+    """``error`` with the fixes that need the model and settings: static-shape fixes naming the
+    inputs and dimensions still dynamic (or saying that none is), and the fix for a
+    calibration that stopped at a Flex op."""
+    if settings.uses_representative_dataset:
+        error = with_calibration_fix(error)
+    if not any(is_tensor_list_error(record) for record in error.errors):
         return error
     try:
         if settings.fixes_shapes:
@@ -200,8 +211,12 @@ def with_shape_fix(error: ConversionError, source: ModelSource, settings: Conver
             specs = [spec for inputs in signature_specs(source).values() for spec in inputs]
     except ValueError:
         return error
+    if not specs:
+        return error
     fix = static_shapes_fix(specs)
-    records = [replace(r, fix=fix) if r.reason == STATIC_SHAPES_REASON else r for r in error.errors]
+    # only a dynamic input dimension makes it a matter of the batch (or the input shapes)
+    reason = STATIC_SHAPES_REASON if any(None in tuple(spec.shape) for spec in specs) else TENSOR_LIST_REASON
+    records = [replace(r, reason=reason, fix=fix) if is_tensor_list_error(r) else r for r in error.errors]
     return type(error)(error.summary, records, error.log)
 
 

@@ -31,8 +31,30 @@ class InputSpec:
 class ModelSource:
     """A resolved source. ``kind`` is ``"keras"``, ``"saved_model"`` or ``"concrete_functions"``.
 
-    ``obj`` keeps the user's object (model, functions, trackable) alive for as long as the
-    source is, which is what ``from_concrete_functions`` requires of its trackable object.
+    Attributes
+    ----------
+    kind : str
+        Which of the converter's entry points takes it.
+    description : str
+        What it is, for messages.
+    obj : object
+        The user's model, or list of ConcreteFunctions; kept alive for as long as the
+        source is, which is what ``from_concrete_functions`` requires of its trackable.
+    path : str or None
+        The SavedModel directory, the Keras file, or the folder of a prepared source.
+    trackable : object
+        The ``trackable_obj`` handed to ``from_concrete_functions``.
+    signature_keys, tags : tuple of str or None
+        For SavedModels.
+    inputs : tuple of InputSpec or None
+        The model's inputs in positional order, read once when the source is resolved;
+        None for a SavedModel directory (read from its signatures where needed, see
+        :meth:`input_specs`) and for several functions.
+    shapes_fixed : bool
+        Already traced at the settings' fixed input shapes.
+    prepared : str or None
+        For a source converted in a worker process: which of TensorFlow's own preparation
+        steps the kernel ran and wrote to ``path`` (see :mod:`tfl_jupyter.core.prepare`).
     """
 
     kind: str
@@ -42,31 +64,30 @@ class ModelSource:
     trackable: Any = field(default=None, repr=False, compare=False)
     signature_keys: Optional[tuple] = None
     tags: Optional[tuple] = None
-    input_order: Optional[tuple] = None  # positional input names, for a SavedModel exported from Keras
-    shapes_fixed: bool = False  # already traced at the settings' fixed input shapes
+    inputs: Optional[Tuple[InputSpec, ...]] = None
+    shapes_fixed: bool = False
+    prepared: Optional[str] = None
 
     def input_specs(self) -> Optional[list]:
-        """The model's inputs (names, dtypes, shapes), or None where they cannot be known cheaply."""
-        if self.kind == "keras":
-            return _keras_input_specs(self.obj)
-        if self.kind == "saved_model":
-            specs = _saved_model_input_specs(self.path, self.signature_keys, self.tags)
-            if specs and self.input_order and {s.name for s in specs} == set(self.input_order):
-                specs.sort(key=lambda spec: self.input_order.index(spec.name))
-            return specs
-        if self.kind == "concrete_functions" and len(self.obj) == 1:
-            return _concrete_function_input_specs(self.obj[0])
-        return None
+        """The model's inputs; for a SavedModel directory read from its one signature (this
+        imports TensorFlow), else :attr:`inputs`. None where they cannot be known cheaply."""
+        if self.kind == "saved_model" and self.inputs is None and self.prepared is None:
+            return _saved_model_input_specs(self.path, self.signature_keys, self.tags)
+        return list(self.inputs) if self.inputs is not None else None
 
     @property
-    def feeds_by_name(self) -> bool:
-        """Whether calibration samples must be dicts keyed by input name (signature-based models)."""
-        return self.kind == "saved_model"
+    def signs_functions(self) -> bool:
+        """Whether ``from_concrete_functions`` saves these functions as the signatures of a
+        SavedModel (its trackable is a ``tf.Module``) rather than freezing the one function
+        (no trackable, or a function as the trackable), as TensorFlow's converter decides."""
+        if self.prepared is not None:
+            return self.prepared == "function_signatures"
+        return self.kind == "concrete_functions" and is_module_like(self.trackable)
 
     @property
     def specs_ordered(self) -> bool:
         """Whether ``input_specs()`` is in the model's positional order (a signature's is not)."""
-        return self.kind != "saved_model" or self.input_order is not None
+        return self.kind != "saved_model" or self.inputs is not None
 
 
 def resolve_source(source: Any, *, signature_keys=None, tags=None) -> ModelSource:
@@ -142,34 +163,46 @@ def _resolve_object(source: Any) -> ModelSource:
         if not source:
             raise ValueError("an empty list was given as the source: pass a model or at least one function")
         functions = [_concrete_function(item, position=i) for i, item in enumerate(source)]
+        names = [function.graph.name for function in functions]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if len(functions) > 1 and repeated:
+            raise ValueError(
+                f"several functions are named {repeated[0]!r}: the converter keys each signature by its function's "
+                "name, so all but one would be lost; give them distinct names (def f(...), def g(...))"
+            )
         return ModelSource(
             kind="concrete_functions",
             description=f"{len(functions)} concrete function(s)",
             obj=functions,
-            trackable=list(source),
+            trackable=functions_owner(functions),
+            inputs=_concrete_function_input_specs(functions[0]) if len(functions) == 1 else None,
         )
     if _is_keras_model(source):
         name = getattr(source, "name", type(source).__name__)
-        return ModelSource(kind="keras", description=f"Keras model {name!r}", obj=source)
+        return ModelSource(kind="keras", description=f"Keras model {name!r}", obj=source, inputs=_keras_input_specs(source))
     if isinstance(source, tf.Module) and not isinstance(source, tf.types.experimental.ConcreteFunction):
         call = getattr(source, "__call__", None)
         if isinstance(call, tf.types.experimental.PolymorphicFunction):
+            function = _concrete_function(call)
             return ModelSource(
                 kind="concrete_functions",
                 description=f"tf.Module {type(source).__name__}",
-                obj=[_concrete_function(call)],
+                obj=[function],
                 trackable=source,
+                inputs=_concrete_function_input_specs(function),
             )
         raise TypeError(
             f"this {type(source).__name__} (a tf.Module) has no tf.function __call__ to convert: pass "
             "one of its tf.functions (with an input_signature), or save it with tf.saved_model.save(module, dir)"
         )
     if isinstance(source, (tf.types.experimental.PolymorphicFunction, tf.types.experimental.ConcreteFunction)):
+        function = _concrete_function(source)
         return ModelSource(
             kind="concrete_functions",
             description="tf.function" if isinstance(source, tf.types.experimental.PolymorphicFunction) else "concrete function",
-            obj=[_concrete_function(source)],
+            obj=[function],
             trackable=source,
+            inputs=_concrete_function_input_specs(function),
         )
     if callable(source):
         raise TypeError(
@@ -180,6 +213,23 @@ def _resolve_object(source: Any) -> ModelSource:
         f"cannot convert a {type(source).__name__}: pass a Keras model, a SavedModel directory, "
         "a .keras/.h5 file, a tf.function with an input_signature, or a ConcreteFunction"
     )
+
+
+def functions_owner(functions: list):
+    """A ``tf.Module`` that tracks every variable the functions capture: the trackable that
+    ``from_concrete_functions`` needs to save several functions as the signatures of one model."""
+    tf = import_tensorflow()
+    owner = tf.Module()
+    owner.captured_variables = [variable for function in functions for variable in function.variables]
+    return owner
+
+
+def is_module_like(trackable: Any) -> bool:
+    """What ``from_concrete_functions`` saves as a SavedModel: a trackable that is not a function."""
+    if not trackable or not hasattr(trackable, "_trackable_children"):
+        return False
+    tf = import_tensorflow()
+    return not isinstance(trackable, (tf.types.experimental.ConcreteFunction, tf.types.experimental.PolymorphicFunction))
 
 
 def _is_keras_model(obj: Any) -> bool:
@@ -210,7 +260,7 @@ def _concrete_function(item: Any, position: Optional[int] = None):
     )
 
 
-def _keras_input_specs(model) -> Optional[list]:
+def _keras_input_specs(model) -> Optional[tuple]:
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
@@ -222,20 +272,24 @@ def _keras_input_specs(model) -> Optional[list]:
                 "or build it with model.build((None, ...)) before converting"
             )
         return None
-    return [
+    return tuple(
         InputSpec(name=_clean_name(t.name), dtype=str(_dtype_name(t.dtype)), shape=tuple(t.shape))
         for t in inputs
-    ]
+    )
 
 
-def _concrete_function_input_specs(function) -> list:
+def _concrete_function_input_specs(function) -> tuple:
+    """The function's tensor arguments, named as its placeholders are (the names its
+    signature and the converted model's inputs carry)."""
     tf = import_tensorflow()
 
     specs = [s for s in tf.nest.flatten(function.structured_input_signature) if isinstance(s, tf.TensorSpec)]
-    return [
-        InputSpec(name=s.name or f"input_{i}", dtype=s.dtype.name, shape=tuple(s.shape.as_list()) if s.shape.rank is not None else ())
-        for i, s in enumerate(specs)
-    ]
+    placeholders = function.inputs[: len(specs)]  # the arguments come first, then the captures
+    return tuple(
+        InputSpec(name=_clean_name(placeholder.name), dtype=spec.dtype.name,
+                  shape=tuple(spec.shape.as_list()) if spec.shape.rank is not None else ())
+        for spec, placeholder in zip(specs, placeholders)
+    )
 
 
 def _saved_model_input_specs(path: str, signature_keys, tags) -> Optional[list]:

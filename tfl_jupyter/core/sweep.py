@@ -25,6 +25,7 @@ from .sources import resolve_source
 from .sweep_table import sweep_table
 from .text import error_text, format_size
 from .worker.pool import POOL
+from .prepare import NeedsLiveModel, feeds_by_name, needs_live_model
 from .worker.portable import make_portable
 
 MODES = tuple(preset.label for preset in PRESETS.values())
@@ -134,10 +135,11 @@ def sweep(
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tfl_jupyter-sweep") as executor:
         try:
             POOL.warm_up(workers)  # the processes import TensorFlow while this one exports the model
-            data = _Data(model_source, samples, representative_dataset, n, notes, labels, metric)
-            portable = make_portable(model_source, [], settings=shaped)
+            data = _Data(model_source, shaped, samples, representative_dataset, n, notes, labels, metric)
+            portable = None if needs_live_model(model_source, shaped) else _portable(model_source, shaped)
             if portable is not None and model_source.kind != "saved_model":
-                notes.append("the model was exported to a SavedModel once, and every mode converted from it")
+                notes.append("the model was prepared for the converter once (as TensorFlow's converter prepares it), "
+                             "and every mode converted from it")
             if workers > 1:
                 notes.append(f"converted {workers} modes at a time in worker processes")
             order = wanted
@@ -242,10 +244,18 @@ class _State:
         self.runners: Dict[str, tuple] = {}  # mode label -> (result, signature, inputs), to time at the end
 
 
+def _portable(model_source, settings):
+    """The source prepared once for every mode; None where each mode converts the live model."""
+    try:
+        return make_portable(model_source, settings, [])
+    except NeedsLiveModel:
+        return None
+
+
 class _Data:
     """The samples to measure on, the calibration data, and the reference outputs."""
 
-    def __init__(self, model_source, samples, representative_dataset, n, notes, labels=None, metric=None):
+    def __init__(self, model_source, settings, samples, representative_dataset, n, notes, labels=None, metric=None):
         from .compare.measure import resolve_labelled
         from .compare.samples import resolve_samples
 
@@ -253,7 +263,7 @@ class _Data:
         specs = model_source.input_specs()
         if not specs:
             raise ValueError("tj.sweep needs a source whose inputs are known (a Keras model, one SavedModel signature or one function)")
-        ordered = getattr(model_source, "specs_ordered", model_source.kind != "saved_model")
+        ordered = model_source.specs_ordered
         self.samples, self._labels, self._metrics = resolve_labelled(
             specs, samples, labels, metric, n, ordered=ordered, representative_dataset=representative_dataset)
         self.task = None
@@ -267,7 +277,7 @@ class _Data:
             arrays = self.samples.arrays
             notes.append("calibrated on the same samples the error is measured on (pass representative_dataset=... to separate them)")
         # A dict by input name where the source takes names; one list per sample in input order otherwise.
-        self.calibration = arrays if model_source.feeds_by_name else [
+        self.calibration = arrays if feeds_by_name(model_source, settings) else [
             [a[i : i + 1] for a in arrays.values()] for i in range(len(next(iter(arrays.values()))))
         ]
         self._reference = None

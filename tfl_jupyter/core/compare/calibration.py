@@ -1,13 +1,17 @@
 """The calibrated model behind ``.layers`` and ``requantize``, and quantizing it as the converter does.
 
 Calibration runs again with the conversion's own settings and representative dataset (a
-``calibrate_only`` job of the worker pool), once per result: the calibrated, not yet
-quantized model is kept on the result, and shared with the results requantized from it.
-Quantizing it and the QuantizationDebugger run in a worker process too.
+``calibrate_only`` job of the worker pool): the calibrated, not yet quantized model is
+memoised here for the last few (source, settings) pairs, so the results requantized from a
+result (same source, same settings) reuse it. Quantizing it and the QuantizationDebugger run
+in a worker process too.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Optional, Sequence
 
@@ -33,8 +37,52 @@ def check_debuggable(settings: ConversionSettings, what: str = ".layers") -> Non
         )
 
 
+class CalibratedModels:
+    """The last ``size`` calibrated models, by the identity of the source and settings they came from.
+
+    Identity, not equality: a ModelSource leaves its model object out of equality and the
+    settings their representative dataset, so equal keys may calibrate differently. The key
+    objects are held weakly (a result keeps them alive), and an entry whose objects are gone
+    never matches, so a reused ``id`` cannot hit it.
+    """
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, source, settings) -> Optional[bytes]:
+        """The calibrated model of ``(source, settings)``, or None."""
+        key = (id(source), id(settings))
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0]() is not source or entry[1]() is not settings:
+                return None
+            self._entries.move_to_end(key)
+            return entry[2]
+
+    def put(self, source, settings, model: bytes) -> None:
+        """Remember ``model`` for ``(source, settings)``, forgetting the least recently used beyond ``size``."""
+        key = (id(source), id(settings))
+        with self._lock:
+            self._entries[key] = (weakref.ref(source), weakref.ref(settings), model)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_CALIBRATED = CalibratedModels()
+
+
+def known_calibrated_model(result) -> Optional[bytes]:
+    """The result's calibrated model if ``.layers`` or ``requantize`` computed it (and it is still cached), else None."""
+    return _CALIBRATED.get(result.source, result.settings)
+
+
 def calibrated_model(result, progress: Optional[bool] = None) -> bytes:
-    """The result's model calibrated but not quantized (computed once per result).
+    """The result's model calibrated but not quantized (computed on first use, then cached).
+
+    Results requantized from a result share its source and settings, so its calibrated model.
 
     Parameters
     ----------
@@ -46,8 +94,9 @@ def calibrated_model(result, progress: Optional[bool] = None) -> bytes:
     -------
     bytes
     """
-    if result.calibrated.model is not None:
-        return result.calibrated.model
+    known = known_calibrated_model(result)
+    if known is not None:
+        return known
     check_debuggable(result.settings)
     seen = [0]
 
@@ -62,11 +111,11 @@ def calibrated_model(result, progress: Optional[bool] = None) -> bytes:
             "the representative dataset gave no samples the second time round (a one-shot generator or "
             "iterator?): convert with a generator function, a tf.data.Dataset or an array to use .layers/requantize"
         )
-    result.calibrated.model = output.tflite_model
+    _CALIBRATED.put(result.source, result.settings, output.tflite_model)
     return output.tflite_model
 
 
-def quantize_calibrated(
+def quantize_calibrated_in_worker(
     calibrated: bytes,
     settings: ConversionSettings,
     *,

@@ -4,28 +4,27 @@ Inputs: the calibrated range is read from the converted model (its QUANTIZE op o
 input, :func:`~.binding.calibrated_ranges`). Activations: where the calibrated (not yet
 quantized) model exists (``.layers`` and ``requantize`` compute it), it is run on the first
 samples with every tensor kept, and each activation's values are checked against the
-min/max the calibrator recorded for it. The result is stored on the ConversionResult, which
-``result.calibration_report`` reads.
+min/max the calibrator recorded for it. The ``Comparison`` keeps what is found
+(``comparison.calibration_report``).
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-import numpy as np
-
-from ..calibration_checks import CLIPPED_WARNING, Finding, clipped_share, clipping_frame, range_findings
+from ..calibration_checks import CLIPPED_WARNING, ClippingCheck, Finding, clipped_share, clipping_frame, range_findings
 from .binding import bind_inputs, calibrated_ranges, choose_signature, subgraph_of
+from .calibration import known_calibrated_model
 from .tflite_runner import InterpreterError, TFLiteRunner
 
 ACTIVATION_SAMPLES = 16
 _ACTIVATION_FINDINGS = 3
 
 
-def record_calibration_after(result, prepared) -> None:
-    """Check ``result``'s calibrated ranges on ``prepared``'s samples; store on ``result.calibration_after``."""
+def check_calibration_after(result, prepared) -> Optional[ClippingCheck]:
+    """Check ``result``'s calibrated ranges on ``prepared``'s samples (None: nothing was calibrated)."""
     if not result.settings.uses_representative_dataset:
-        return
+        return None
     samples = prepared.samples
     findings: List[Finding] = []
     check = result.dataset_check
@@ -40,9 +39,10 @@ def record_calibration_after(result, prepared) -> None:
                                     f"the calibrated range [{low:.4g}, {high:.4g}] and are clipped: calibrate on data "
                                     "preprocessed like the model's real inputs"))
     note = "activations: not checked (compute .layers or requantize() first; they calibrate the model this check reads)"
-    if result.calibrated.model is not None:
+    calibrated = known_calibrated_model(result)
+    if calibrated is not None:
         try:
-            activation_rows = activation_clipping(result.calibrated.model, samples.head(ACTIVATION_SAMPLES))
+            activation_rows = activation_clipping(calibrated, samples.head(ACTIVATION_SAMPLES))
         except InterpreterError as exc:
             note = f"activations: not checked ({exc})"
         else:
@@ -52,9 +52,7 @@ def record_calibration_after(result, prepared) -> None:
             findings += [Finding("clipped", r["tensor"], f"activation {r['tensor']!r}: {r['clipped']:.1%} of its values fall "
                                  f"outside the calibrated range [{r['low']:.4g}, {r['high']:.4g}]")
                          for r in worst[:_ACTIVATION_FINDINGS]]
-    result.calibration_after.clear()
-    result.calibration_after.update(findings=findings, clipping=clipping_frame(rows), origin=samples.origin,
-                                    activations_note=note)
+    return ClippingCheck(tuple(findings), clipping_frame(rows), samples.origin, note)
 
 
 def activation_clipping(calibrated: bytes, samples) -> List[dict]:

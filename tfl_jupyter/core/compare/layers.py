@@ -14,12 +14,13 @@ from typing import Optional
 import numpy as np
 
 from ..convert import run_resolved
-from ..engine import layer_statistics, litert_tensor_errors
+from ..engine import layer_statistics
+from ..worker.litert_engine import litert_tensor_errors
 from ..settings import float_settings
 from ..tflite_reader import read_model
 from ..worker.pool import POOL
 from .binding import bind_inputs, choose_signature
-from .calibration import calibrated_model, calibrated_tensor_names, quantize_calibrated
+from .calibration import calibrated_model, calibrated_tensor_names, quantize_calibrated_in_worker
 from .plots import SUSPECT_RATIO
 from .progress import progress_bar
 from .samples import SampleSet
@@ -57,8 +58,8 @@ def layer_table(result, samples: SampleSet, *, max_samples: int = 16, progress: 
         return _litert_layer_table(result, samples.head(max_samples), progress)
     calibrated = calibrated_model(result, progress=progress)
     # a requantized result: its float layers stay float here too
-    debug_model = quantize_calibrated(calibrated, result.settings, denylisted_ops=result.denylisted_ops,
-                                      denylisted_nodes=result.denylisted_nodes, debug=True)
+    debug_model = quantize_calibrated_in_worker(calibrated, result.settings, denylisted_ops=result.denylisted_ops,
+                                                denylisted_nodes=result.denylisted_nodes, debug=True)
     debug_info = read_model(debug_model)
     if not any(op.op == "NumericVerify" for op in debug_info.subgraphs[0].operators):
         return pd.DataFrame(columns=list(LAYER_COLUMNS)).rename_axis("position")  # nothing left quantized

@@ -72,7 +72,6 @@ def compare(
     Comparison
         With ``labels``, ``.task_metrics`` has one row per model and one column per metric.
     """
-    from .calibration_after import record_calibration_after
     from .report import Comparison
 
     prepared = prepare(result, samples, n, signature_key=signature_key, batch_size=batch_size, progress=progress,
@@ -84,9 +83,7 @@ def compare(
         float_result = convert_float(result)
         float_outputs = run_prepared(float_result.tflite_model, float_result.model, prepared, batch_size=batch_size,
                                      progress=progress, description="float .tflite")
-    comparison = Comparison(result=result, prepared=prepared, outputs=outputs, float_outputs=float_outputs)
-    record_calibration_after(result, prepared)
-    return comparison
+    return Comparison(result=result, prepared=prepared, outputs=outputs, float_outputs=float_outputs)
 
 
 def prepare(result, samples, n, *, signature_key=None, batch_size=None, progress=None, labels=None, metric=None) -> Prepared:
@@ -154,7 +151,7 @@ def input_specs(source: ModelSource, model: ModelInfo, signature) -> tuple:
     """(specs, ordered): the source's own input specs, else those read from the ``.tflite``."""
     specs = source.input_specs()
     if specs:
-        return list(specs), getattr(source, "specs_ordered", source.kind != "saved_model")
+        return list(specs), source.specs_ordered
     return specs_from_tflite(model, signature), True
 
 

@@ -7,7 +7,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from ..calibration_checks import CalibrationReport
 from .binding import bind_outputs, choose_signature
+from .calibration_after import check_calibration_after
 from .plots import layers_figure, outputs_figure, png_data_uri
 from .tables import breakdown_frame, style_metrics, summary_frame
 from .tasks import difference_text, style_task, task_frame
@@ -29,6 +31,8 @@ class Comparison:
         With ``labels``: one row per model (``reference``, ``float_tflite`` when measured,
         ``converted``), one column per metric (``accuracy``, ``top5_accuracy``, ``mae``,
         ``rmse``, each user metric by name); None without labels.
+    calibration_report : CalibrationReport
+        The calibration checked before conversion and on these samples.
     samples_origin : str
         Where the samples came from.
     reference : str
@@ -57,6 +61,7 @@ class Comparison:
             self.task_metrics = task_frame(prepared.task, models)
         self.notes = self._notes()
         self._layers = None
+        self._calibration_after = check_calibration_after(result, prepared)
 
     @property
     def n_samples(self) -> int:
@@ -83,11 +88,11 @@ class Comparison:
 
     def compute_layers(self, max_samples: int = 16, progress: Optional[bool] = None):
         """Compute (again) the per-layer table on the first ``max_samples`` samples; see :attr:`layers`."""
-        from .calibration_after import record_calibration_after
         from .layers import layer_table
 
         self._layers = layer_table(self.result, self.prepared.samples, max_samples=max_samples, progress=progress)
-        record_calibration_after(self.result, self.prepared)  # the calibrated model now exists: check activations too
+        # the calibrated model now exists: check the activations too
+        self._calibration_after = check_calibration_after(self.result, self.prepared)
         return self._layers
 
     @property
@@ -98,10 +103,18 @@ class Comparison:
         return suspects(self.layers)
 
     @property
+    def calibration_report(self) -> CalibrationReport:
+        """The calibration checked before conversion (as ``result.calibration_report``) and on these samples.
+
+        On these samples: calibration ranges far from theirs, and the share of their values outside
+        the calibrated range, per input, and per activation once :attr:`layers` is computed.
+        """
+        return CalibrationReport(self.result.calibration_report.before, self._calibration_after)
+
+    @property
     def calibration(self):
-        """The converted model's calibration report (``result.calibration_report``): its "after" part is
-        measured on the samples of the latest comparison of this result."""
-        return self.result.calibration_report
+        """Same as :attr:`calibration_report`."""
+        return self.calibration_report
 
     def requantize(self, denylist=None, *, progress: Optional[bool] = None):
         """Convert again keeping ``denylist`` (default: :attr:`suspects`) in float, and compare on the same samples.
@@ -165,7 +178,7 @@ class Comparison:
     def __repr__(self) -> str:
         lines = [f"Comparison: {self.label} .tflite vs {self.reference}, {self.n_samples} samples"]
         lines += [f"  {note}" for note in self.notes]
-        lines += [f"  calibration: {w}" for w in self.calibration.warnings]
+        lines += [f"  calibration: {w}" for w in self.calibration_report.warnings]
         if self.task_metrics is not None:
             lines.append("Task metrics (against your labels):")
             lines.append(self.task_metrics.to_string())
@@ -184,9 +197,9 @@ class Comparison:
             f"<div><b>{escape(self.label)} .tflite vs {escape(self.reference)}</b> &middot; {self.n_samples} samples</div>",
             "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in self.notes) + "</ul>",
         ]
-        warnings = self.calibration.warnings
+        warnings = self.calibration_report.warnings
         if warnings:
-            parts.append("<div><b>Calibration</b> (<code>result.calibration_report</code>)</div><ul>"
+            parts.append("<div><b>Calibration</b> (<code>.calibration_report</code>)</div><ul>"
                          + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>")
         if self.task_metrics is not None:
             parts += ["<div><b>Task metrics</b> (against your labels)</div>", style_task(self.task_metrics).to_html(),

@@ -22,7 +22,7 @@ from ..convert import run_resolved
 from ..settings import float_settings
 from ..tflite_reader import BUILTIN_OPERATOR_NAMES, read_model
 from ..worker.litert import resolve_recipe
-from .calibration import calibrated_model, calibrated_tensor_names, check_debuggable, quantize_calibrated
+from .calibration import calibrated_model, calibrated_tensor_names, check_debuggable, quantize_calibrated_in_worker
 from .tables import op_counts, style_metrics, worst
 from .tasks import task_formats
 
@@ -55,7 +55,6 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         ``.result`` (the new ConversionResult), ``.comparison``, ``.baseline``; unpacks as
         ``new_result, comparison = ...``.
     """
-    from .calibration_after import record_calibration_after
     from .measure import run_prepared
     from .report import Comparison
 
@@ -80,8 +79,9 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
                                           recipe_name=f"{_base_recipe_name(settings.recipe_name)} + kept in float"))
         model = run_resolved(result.source, settings).tflite_model
     else:
-        model = quantize_calibrated(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
+        model = quantize_calibrated_in_worker(calibrated, result.settings, denylisted_ops=ops, denylisted_nodes=nodes)
     note = _kept_note(ops, nodes, result.settings)
+    # same source and (on the converter's path) settings objects: the calibrated model's cache key
     new = replace(
         result,
         settings=settings,
@@ -92,14 +92,12 @@ def requantize(result, denylist: Any = (), *, samples: Any = None, n: Optional[i
         output_file=None,
         denylisted_ops=ops,
         denylisted_nodes=nodes,
-        calibration_after={},
     )
     if baseline is None:
         baseline = result.compare(samples=samples, n=n, progress=progress, labels=labels, metric=metric)
     prepared = baseline.prepared
     outputs = run_prepared(new.tflite_model, new.model, prepared, progress=progress, description="requantized")
     comparison = Comparison(result=new, prepared=prepared, outputs=outputs)
-    record_calibration_after(new, prepared)
     return Requantized(new, comparison, baseline, ops, nodes)
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from ..datasets import SampleStream, is_tf_dataset
-from ..engine import ConverterOutput
+from ..engine import ENTRY_POINTS, ConverterOutput
 from ..errors import ConversionError, with_source_lines
 from ..settings import ConversionSettings
 from ..sources import ModelSource
@@ -22,7 +22,6 @@ from .process import NO_DEADLINE, Deadline
 from .protocol import ConversionJob
 
 RESULTS = ResultCache()
-_ENTRY_POINTS = {"keras": "from_keras_model", "concrete_functions": "from_concrete_functions", "saved_model": "from_saved_model"}
 
 
 def convert_in_worker(
@@ -34,22 +33,20 @@ def convert_in_worker(
     on_sample: Optional[Callable[[int], None]] = None,
     cancel: Optional[threading.Event] = None,
     portable: Optional[PortableSource] = None,
-) -> Optional[ConverterOutput]:
-    """Convert in a worker process; None where the source can only be converted in-process.
+) -> ConverterOutput:
+    """Convert in a worker process (not a source that :func:`~tfl_jupyter.core.prepare.needs_live_model`).
 
-    The same model (same weights) with the same settings and an in-memory dataset with the
-    same values is served from the cache; another setting reuses the model's SavedModel
-    export. ``deadline`` covers the whole call, the export included. ``portable``, from
-    :func:`make_portable` on this source and shapes, skips fingerprinting the model again
-    (the sweep's modes: one unchanged model, many settings).
+    The same model (same graph, weights and captured values) with the same settings and an
+    in-memory dataset with the same values is served from the cache; another setting reuses
+    the model's prepared folder. ``deadline`` covers the whole call, the export included.
+    ``portable``, from :func:`make_portable` on this source and shapes, skips fingerprinting
+    the model again (the sweep's modes: one unchanged model, many settings).
     """
     started = time.perf_counter()
     POOL.warm_up()  # the worker imports TensorFlow while this process exports the model
     log_parts: list = []
-    if portable is None or not os.path.isdir(portable.saved_model_dir):  # evicted meanwhile: export again
-        portable = make_portable(source, log_parts, deadline, settings)
-    if portable is None:
-        return None
+    if portable is None or not os.path.isdir(portable.directory):  # evicted meanwhile: export again
+        portable = make_portable(source, settings, log_parts, deadline)
     dataset = settings.representative_dataset if settings.uses_representative_dataset else None
     key = _cache_key(portable.fingerprint, settings, dataset, calibrate_only)
     cached = RESULTS.get(key)
@@ -67,10 +64,7 @@ def convert_in_worker(
         samples_from_tf_data=is_tf_dataset(dataset),
         calibrate_only=calibrate_only,
     )
-    samples = None
-    if dataset is not None:
-        specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
-        samples = SampleStream.of(dataset, specs).make_iterator
+    samples = SampleStream.of(dataset, source.inputs).make_iterator if dataset is not None else None
     try:
         # The kernel's deferred garbage collection (see EXPORTS) runs while the worker converts.
         output = POOL.run(("convert", job), samples, deadline=deadline, on_sample=on_sample, cancel=cancel,
@@ -79,7 +73,7 @@ def convert_in_worker(
         raise with_source_lines(error) from None
     output = replace(
         output,
-        entry_point=_ENTRY_POINTS[source.kind],
+        entry_point=ENTRY_POINTS[source.kind],
         log="".join(log_parts) + output.log,
         duration_s=time.perf_counter() - started,
     )
@@ -87,9 +81,9 @@ def convert_in_worker(
     return output
 
 
-def _cache_key(model_fingerprint: str, settings: ConversionSettings, dataset, calibrate_only: bool) -> Optional[str]:
+def _cache_key(model_fingerprint: Optional[str], settings: ConversionSettings, dataset, calibrate_only: bool) -> Optional[str]:
     data = dataset_fingerprint(dataset)
-    if data is None:
+    if data is None or model_fingerprint is None:
         return None
     return text_fingerprint(model_fingerprint, settings.as_dict(), data, "calibrate-only" if calibrate_only else "")
 

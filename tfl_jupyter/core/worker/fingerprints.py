@@ -9,26 +9,45 @@ from typing import Any, Optional
 import numpy as np
 
 
-def keras_model_fingerprint(model) -> str:
-    """Architecture and every weight value: a changed weight changes the fingerprint."""
+def keras_model_fingerprint(model) -> Optional[str]:
+    """Architecture and every weight value: a changed weight changes the fingerprint.
+
+    None for a model whose architecture is not all in its config (a subclassed model's
+    ``call`` is Python code that may read anything): it is never served from a cache.
+    """
+    import keras
+
+    if not isinstance(model, (keras.Sequential, keras.src.models.Functional)):
+        return None
     digest = _new_digest()
     digest.update(f"{type(model).__module__}.{type(model).__qualname__}:{id(type(model))}".encode())
     try:
         digest.update(model.to_json().encode())
-    except Exception:  # subclassed models without get_config: fall back to identity
-        digest.update(f"object:{id(model)}".encode())
+    except Exception:  # noqa: BLE001 - a layer that cannot say its config: nothing to key on
+        return None
     for weight in model.weights:
         digest.update(str(getattr(weight, "path", getattr(weight, "name", ""))).encode())
         _update_with_array(digest, np.asarray(weight))
     return digest.hexdigest()
 
 
-def concrete_function_fingerprint(function) -> str:
-    """The traced graph and the values of the variables it captures."""
+def functions_fingerprint(functions) -> Optional[str]:
+    """The traced graphs and every value they capture: variables and captured tensors alike.
+
+    None where a function captures a resource that is not a variable (a lookup table, a
+    dataset): its content cannot be read here, so the conversion is never served from a cache.
+    """
     digest = _new_digest()
-    digest.update(function.graph.as_graph_def().SerializeToString(deterministic=True))
-    for variable in function.variables:
-        _update_with_array(digest, variable.numpy())
+    for function in functions:
+        digest.update(function.graph.as_graph_def().SerializeToString(deterministic=True))
+        variables = {id(variable.handle): variable for variable in function.variables}
+        for captured in function.captured_inputs:
+            if id(captured) in variables:
+                _update_with_array(digest, variables[id(captured)].numpy())
+            elif captured.dtype.name in ("resource", "variant"):
+                return None
+            else:
+                _update_with_array(digest, captured.numpy())
     return digest.hexdigest()
 
 

@@ -18,7 +18,8 @@ from dataclasses import replace
 from typing import Optional
 
 from ..datasets import CalibrationData
-from ..engine import LITERT_INSTALL, ConverterOutput, litert_quantize, litert_recipe
+from ..engine import ConverterOutput
+from .litert_engine import LITERT_INSTALL, litert_quantize, litert_recipe
 from ..settings import ConversionSettings
 from ..sources import ModelSource
 from .fingerprints import dataset_fingerprint, text_fingerprint
@@ -144,7 +145,7 @@ def _run(function, args: tuple, *, in_process: bool, deadline: Deadline = NO_DEA
 
 def _samples(source: ModelSource, settings: ConversionSettings) -> list:
     """The calibration samples, checked against the model's inputs, as dicts by input name where known."""
-    specs = source.input_specs() if source.kind != "saved_model" else None  # no TensorFlow import for a path
+    specs = source.inputs
     data = CalibrationData(settings.representative_dataset, specs, by_name=bool(specs), ordered=source.specs_ordered)
     return list(data())
 

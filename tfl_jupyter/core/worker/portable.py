@@ -1,7 +1,8 @@
-"""Make a source convertible in another process: everything becomes a SavedModel on disk.
+"""Make a source convertible in another process: a folder on disk that TensorFlow's own converter reads.
 
-A Keras model is exported once per fingerprint (architecture and weights) and the export is
-reused for every other setting, which is most of the time of a second conversion.
+An in-memory model is prepared (:mod:`tfl_jupyter.core.prepare`) once per fingerprint (the
+graph and every value it captures) and the folder is reused for every other setting, which
+is most of the time of a second conversion.
 """
 
 from __future__ import annotations
@@ -14,39 +15,62 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+import itertools
 from dataclasses import dataclass
 from typing import Optional
 
 from ..capture import run_captured
+from ..prepare import FUNCTION_SIGNATURES, function_form, prepare_functions, prepare_keras, prepared_form
 from ..settings import ConversionSettings
-from ..shapes import export_at_shapes, resolve_shapes
+from ..shapes import export_at_shapes, fixed_inputs, resolve_shapes
 from ..sources import ModelSource
+from .fingerprints import directory_fingerprint, functions_fingerprint, keras_model_fingerprint
 from .process import NO_DEADLINE, Deadline
-from .fingerprints import concrete_function_fingerprint, directory_fingerprint, keras_model_fingerprint
 
 
 @dataclass(frozen=True)
 class PortableSource:
-    """A SavedModel directory the worker converts in place of the user's source."""
+    """What the worker converts in place of the user's source: a folder on disk.
 
-    saved_model_dir: str
+    Attributes
+    ----------
+    directory : str
+        A SavedModel directory, or the folder a source was prepared in.
+    kind : str
+        The source's kind, which names the entry point the worker converts it with.
+    prepared : str or None
+        The form :mod:`tfl_jupyter.core.prepare` wrote (None for a SavedModel converted
+        with ``from_saved_model``).
+    signature_keys, tags : tuple of str or None
+        The signatures to convert and the SavedModel's tag set.
+    inputs : tuple of InputSpec or None
+        The source's inputs in positional order, where known.
+    fingerprint : str or None
+        The source's content (None where it cannot be known: never served from a cache).
+    shapes_fixed : bool
+        Exported at the settings' fixed input shapes.
+    """
+
+    directory: str
+    kind: str
+    prepared: Optional[str]
     signature_keys: Optional[tuple]
     tags: Optional[tuple]
-    input_order: Optional[tuple]  # positional input names, when the source had an order
-    fingerprint: str
-    exported: bool  # made by us from an in-memory model
-    shapes_fixed: bool = False  # exported at the settings' fixed input shapes
+    inputs: Optional[tuple]
+    fingerprint: Optional[str]
+    shapes_fixed: bool = False
 
     def as_source(self, description: str) -> ModelSource:
         """The ModelSource the worker resolves this into."""
         return ModelSource(
-            kind="saved_model",
+            kind=self.kind,
             description=description,
-            path=self.saved_model_dir,
+            path=self.directory,
             signature_keys=self.signature_keys,
             tags=self.tags,
-            input_order=self.input_order,
+            inputs=self.inputs,
             shapes_fixed=self.shapes_fixed,
+            prepared=self.prepared,
         )
 
 
@@ -182,42 +206,53 @@ class _Export:
 EXPORTS = ExportCache()
 
 
-def make_portable(source: ModelSource, log_parts: list, deadline: Deadline = NO_DEADLINE,
-                  settings: Optional[ConversionSettings] = None) -> Optional[PortableSource]:
-    """Return a SavedModel for ``source``, or None where only in-process conversion can work.
+def make_portable(source: ModelSource, settings: ConversionSettings, log_parts: list,
+                  deadline: Deadline = NO_DEADLINE) -> PortableSource:
+    """Return the folder a worker converts in place of ``source``.
 
     Parameters
     ----------
     source : ModelSource
-        The resolved source.
+        The resolved source; not one that :func:`~tfl_jupyter.core.prepare.needs_live_model`.
     log_parts : list of str
         What the export printed is appended here.
     deadline : Deadline
         When the caller's timeout runs out (the export counts against it).
     settings : ConversionSettings, optional
         With fixed input shapes, an in-memory model is exported at those shapes (a
-        SavedModel directory is signed again by the worker, which loads it anyway).
+        SavedModel directory is signed again by the worker, which loads it anyway); for
+        functions, the settings decide whether they are frozen or saved as signatures.
     """
     if source.kind == "saved_model":
         path = os.path.abspath(source.path)  # the worker's working folder may differ from ours
-        return PortableSource(
-            saved_model_dir=path,
-            signature_keys=source.signature_keys,
-            tags=source.tags,
-            input_order=None,
-            fingerprint="dir:" + path + ":" + directory_fingerprint(path),
-            exported=False,
-        )
-    if source.kind == "keras":
-        fingerprint = "keras:" + keras_model_fingerprint(source.obj)
-    elif source.kind == "concrete_functions" and len(source.obj) == 1:
-        fingerprint = "function:" + concrete_function_fingerprint(source.obj[0])
-    else:
-        return None
-    shapes = resolve_shapes(source, settings) if settings is not None and settings.fixes_shapes else None
+        return PortableSource(path, "saved_model", None, source.signature_keys, source.tags, None,
+                              "dir:" + path + ":" + directory_fingerprint(path))
+    shapes = resolve_shapes(source, settings) if settings.fixes_shapes else None
     if shapes:
-        fingerprint += ":shapes:" + repr(shapes)
-    specs = source.input_specs() or []
-    folder = EXPORTS.directory(fingerprint, functools.partial(export_at_shapes, source, shapes), log_parts, deadline)
-    return PortableSource(folder, ("serving_default",), None, tuple(s.name for s in specs) or None, fingerprint, True,
-                          shapes_fixed=shapes is not None)
+        export = functools.partial(export_at_shapes, source, shapes)
+    elif source.kind == "keras":
+        export = functools.partial(prepare_keras, source.obj)
+    else:
+        form = function_form(source, settings)
+        export = functools.partial(prepare_functions, source, form)
+    fingerprint = _fingerprint(source, repr(shapes) if shapes else export.func.__name__ + repr(export.args[1:]))
+    folder = EXPORTS.directory(fingerprint or f"unique:{next(_UNIQUE)}", export, log_parts, deadline)
+    if shapes:
+        return PortableSource(folder, "saved_model", None, ("serving_default",), None, fixed_inputs(source, shapes),
+                              fingerprint, shapes_fixed=True)
+    form = prepared_form(source, folder)
+    keys = (("serving_default",) if len(source.obj) == 1 else tuple(f.graph.name for f in source.obj)
+            ) if form == FUNCTION_SIGNATURES else None
+    return PortableSource(folder, source.kind, form, keys, None, source.inputs, fingerprint)
+
+
+_UNIQUE = itertools.count()
+
+
+def _fingerprint(source: ModelSource, how: str) -> Optional[str]:
+    """The source's content and how it is prepared; None where the content cannot be known."""
+    if source.kind == "keras":
+        model = keras_model_fingerprint(source.obj)
+        return model and f"keras:{model}:{how}"
+    functions = functions_fingerprint(source.obj)
+    return functions and f"functions:{functions}:{how}"

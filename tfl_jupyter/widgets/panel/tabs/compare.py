@@ -61,7 +61,7 @@ def comparison_html(entry: HistoryEntry, comparison) -> str:
     reference = escape(str(getattr(comparison, "reference", "the source model")))
     notes = "".join(f"<li>{escape(str(note))}</li>" for note in getattr(comparison, "notes", []))
     task = getattr(comparison, "task_metrics", None)
-    warnings = getattr(getattr(comparison, "calibration", None), "warnings", [])
+    warnings = getattr(getattr(comparison, "calibration_report", None), "warnings", [])
     return (f"<div><b>#{entry.number} {escape(entry.settings.get('quantize', ''))} .tflite vs {reference}</b>"
             f" &middot; {n} samples</div>"
             + (frame_table(task, index=True, css="tfl-task") if task is not None else "")
