@@ -36,14 +36,17 @@ def _environment(sys_platform, machine):
 # Which TensorFlow distributions have CPython wheels on each platform, and the newest such
 # version (checked on PyPI with `pip install --dry-run --only-binary=:all: --platform ...`
 # when TensorFlow 2.21.0 was current): tensorflow-cpu has no wheels for Apple silicon or
-# Linux ARM, and both distributions stop at 2.16.2 on Intel macOS.
+# Linux ARM. Intel macOS is not listed: TensorFlow stops at 2.16.2 there, below the floor,
+# and ai-edge-litert has no wheels for it.
 PLATFORMS = {
     "linux/x86_64": (_environment("linux", "x86_64"), {"tensorflow-cpu": "2.21.0", "tensorflow": "2.21.0"}),
     "linux/aarch64": (_environment("linux", "aarch64"), {"tensorflow": "2.21.0"}),
     "darwin/arm64": (_environment("darwin", "arm64"), {"tensorflow": "2.21.0"}),
-    "darwin/x86_64": (_environment("darwin", "x86_64"), {"tensorflow-cpu": "2.16.2", "tensorflow": "2.16.2"}),
     "win32/AMD64": (_environment("win32", "AMD64"), {"tensorflow-cpu": "2.21.0", "tensorflow": "2.21.0"}),
 }
+# The oldest TensorFlow claimed, the one tests/test_install_floors.py installs; 2.17 needs
+# numpy < 2, which pandas 3 does not allow.
+TENSORFLOW_FLOOR, BELOW_FLOOR = "2.18.0", "2.17.1"
 
 
 def _selected(requirements, environment, extra):
@@ -59,10 +62,12 @@ def _check_tensorflow_extras(requirement_texts):
         assert len(cpu) == 1, (platform, [str(r) for r in cpu])
         assert cpu[0].name in wheels, f"{platform}: {cpu[0].name} has no wheels there"
         newest = wheels[cpu[0].name]
-        assert cpu[0].specifier.contains(newest) and not cpu[0].specifier.contains("2.15"), (platform, str(cpu[0]))
+        assert cpu[0].specifier.contains(newest) and cpu[0].specifier.contains(TENSORFLOW_FLOOR), (platform, str(cpu[0]))
+        assert not cpu[0].specifier.contains(BELOW_FLOOR), (platform, str(cpu[0]))
         gpu = [r for r in _selected(requirements, environment, "gpu") if r.name.startswith("tensorflow")]
         assert [r.name for r in gpu] == ["tensorflow"], (platform, [str(r) for r in gpu])
-        assert "and-cuda" in gpu[0].extras and gpu[0].specifier.contains("2.16"), str(gpu[0])
+        assert "and-cuda" in gpu[0].extras and gpu[0].specifier.contains(TENSORFLOW_FLOOR), str(gpu[0])
+        assert not gpu[0].specifier.contains(BELOW_FLOOR), str(gpu[0])
 
 
 def _project_version():

@@ -6,7 +6,7 @@ import sys
 
 from .capture import capture_output
 
-_INSTALL_HINT = "pip install 'tfl_jupyter[cpu]' (or tensorflow / tensorflow-cpu >= 2.16)"
+_INSTALL_HINT = "pip install 'tfl_jupyter[cpu]' (or tensorflow / tensorflow-cpu >= 2.18)"
 
 
 def import_tensorflow():
