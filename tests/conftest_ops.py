@@ -334,3 +334,45 @@ def int8_io_cnn() -> bytes:
                           representative_dataset=_representative([INPUT_SHAPE]),
                           target_spec=spec, inference_input_type=tf.int8,
                           inference_output_type=tf.int8)
+
+
+def _gpu_graphs(tf):
+    """name -> (input specs, function): small graphs for the classic GPU delegate's rules
+    (tests/test_gpu_rules.py), each with the op a rule of model_builder.cc judges."""
+    f32, S = tf.float32, tf.TensorSpec
+    image = S([1, 4, 4, 3], f32)
+    table = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    return {
+        "add_n_2": ([S([1, 4], f32)] * 2, lambda a, b: tf.math.add_n([a, b])),
+        "add_n_3": ([S([1, 4], f32)] * 3, lambda a, b, c: tf.math.add_n([a, b, c])),
+        "gather_int32": ([S([4], tf.int32)], lambda i: tf.gather(table, i)),
+        "gather_int64": ([S([4], tf.int64)], lambda i: tf.gather(table, i)),
+        "gelu": ([image], tf.nn.gelu),
+        "sign": ([image], tf.sign),
+        "logical_and": ([image] * 2, lambda x, y: tf.cast(tf.logical_and(x > 0, y > 0), f32) * x),
+        "padv2": ([image], lambda x: tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]],
+                                            constant_values=1.0)),
+        "select_bool": ([S([1, 4, 4, 3], tf.bool), image, image],
+                        lambda c, a, b: tf.compat.v1.where(c, a, b)),
+        "select_2d": ([S([1, 8], tf.bool), S([1, 8], f32), S([1, 8], f32)],
+                      lambda c, a, b: tf.compat.v1.where(c, a, b)),
+        "compare_select": ([image] * 2, lambda a, b: tf.where(a > b, a, b)),
+        "compare_two_consumers": ([image], lambda x: tf.where(x > 0, x, -x)
+                                  + tf.cast(x > 0, f32)),
+        "compare_int_cast": ([image], lambda x: tf.cast(x > 0, tf.int32)),
+        "unpack": ([S([1, 3, 4], f32)], lambda x: tf.unstack(x, axis=1)),
+        "cast_output": ([image], lambda x: (x * 2.0, tf.cast(x > 0, f32))),
+        "cast_bool_input": ([S([1, 4, 4, 3], tf.bool)], lambda c: tf.cast(c, f32) * 2.0),
+        "mul_both_broadcast": ([S([1, 8, 1, 4], f32), S([1, 1, 8, 4], f32)], lambda a, b: a * b),
+        "depthwise_multiplier": ([S([1, 8, 8, 3], f32)], lambda x: tf.nn.depthwise_conv2d(
+            x, tf.ones([3, 3, 3, 2]), [1, 1, 1, 1], "SAME")),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_case(name: str) -> bytes:
+    """One of ``_gpu_graphs``, converted as float32."""
+    tf = _tf()
+    specs, body = _gpu_graphs(tf)[name]
+    return _convert_function(tf.function(body, input_signature=specs))
+

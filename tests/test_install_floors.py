@@ -50,9 +50,6 @@ INSTALL_TIMEOUT = 1500
 NOT_DEPENDENCIES = {
     "tensorflow": "the user's TensorFlow, or the cpu/gpu extra",
     "keras": "comes with TensorFlow (every supported one requires Keras 3)",
-    # tests/test_packaging.py keeps flatbuffers out of the dependencies; the worker's
-    # litert_gpu.py builds one with it
-    "flatbuffers": "ai-edge-litert requires it (and so does TensorFlow)",
     "tflite_micro": "the micro extra",
     "litert_quantizer": "the quantizer extra",
     "jupyter_server": "tfl_jupyter.server is loaded by a Jupyter server only",

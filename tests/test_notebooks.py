@@ -289,5 +289,9 @@ def test_deploy_notebook_shows_every_target(run_notebook):
     tpu = cell_text(find_cell(nb, 'tpu = tj.inspect(r, targets=["micro", "edgetpu"])'))
     assert "edgetpu" in tpu
     assert "GPU: 3 partitions, split by REVERSE_V2" in cell_text(find_cell(nb, 'cut.op_summary.attrs["caption"]'))
+    gpus = cell_text(find_cell(nb, 'both = tj.inspect(cut, targets=["litert_gpu"])'))
+    assert "litert_gpu" in gpus and "REVERSE_V2" in gpus
+    # every op of the chain runs on LiteRT's accelerator, REVERSE_V2 included: one partition, none on the CPU
+    assert re.search(r"GpuCheck on .*\n  ops: (\d+) of \1 on the GPU, 0 on the CPU", cell_text(find_cell(nb, "cut.gpu_check()")))
     assert "TensorFlowLiteSelectTfOps" in cell_text(find_cell(nb, "@tf.function(input_signature=[tf.TensorSpec([4], tf.string)])"))
     assert "unroll=True" in cell_text(find_cell(nb, "import keras"))

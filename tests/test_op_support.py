@@ -12,11 +12,14 @@ from tfl_jupyter.core.op_support import (
     ops_table,
     style_ops,
 )
+from tfl_jupyter.core.op_support.targets import TARGETS
 from tfl_jupyter.core.tflite_reader import read_model
 
 import conftest_ops as models
 
-DEFAULT_SUMMARY_COLUMNS = [c for c in SUMMARY_COLUMNS if not c.startswith("edgetpu")]
+# The opt-in targets (neither always judged nor by default) have no column unless asked for.
+OPT_IN = {name for name, target in TARGETS.items() if not (target.always or target.default)}
+DEFAULT_SUMMARY_COLUMNS = [c for c in SUMMARY_COLUMNS if c.removesuffix("_count") not in OPT_IN]
 
 
 def table(name: str) -> pd.DataFrame:
@@ -43,7 +46,7 @@ def test_xnnpack_verdicts_match_the_runtime(name):
 
 def test_columns_and_dtypes():
     df = table("int8_cnn")
-    assert list(df.columns) == [c for c in OPS_COLUMNS if c != "edgetpu"]  # opt-in target
+    assert list(df.columns) == [c for c in OPS_COLUMNS if c not in OPT_IN]
     for col in ("quantized", "xnnpack", "gpu", "micro"):
         assert df[col].dtype == bool
     assert list(df["index"]) == list(range(len(df)))
@@ -191,31 +194,31 @@ def _judged_one_by_one(model, targets=None) -> list:
     import numpy as np
 
     from tfl_jupyter.core.op_support.context import GraphView, OpContext
-    from tfl_jupyter.core.op_support.table import (
-        _VERDICT_COLUMNS, _edgetpu_mapped_part, _verdict, check_targets)
-
+    from tfl_jupyter.core.op_support.table import check_targets, judge
+    
     targets = check_targets(targets)
     rows = []
     for graph in model.subgraphs:
         view = GraphView(model, graph)
         contexts = [OpContext(op, view) for op in graph.operators]
-        verdicts = [list(_verdict(ctx, targets)) for ctx in contexts]
-        if "edgetpu" in targets:  # the one whole-graph step, applied to both sides alike
-            columns = {name: np.array([v[j] for v in verdicts] + [None], object)[:-1]
-                       for j, name in enumerate(_VERDICT_COLUMNS)}
-            columns["edgetpu"] = columns["edgetpu"].astype(bool)
-            columns["op"] = np.array([ctx.name for ctx in contexts] + [None], object)[:-1]
-            for key, side in (("input_types", "inputs"), ("output_types", "outputs")):
-                columns[key] = np.array([tuple(t.dtype if t else "-" for t in getattr(ctx, side))
-                                         for ctx in contexts] + [None], object)[:-1]
-            _edgetpu_mapped_part(columns, graph.index)
-            for verdict, mapped, notes in zip(verdicts, columns["edgetpu"], columns["notes"]):
-                verdict[_VERDICT_COLUMNS.index("edgetpu")] = bool(mapped)
-                verdict[_VERDICT_COLUMNS.index("notes")] = notes
-        for op, ctx, verdict in zip(graph.operators, contexts, verdicts):
+        verdicts = [judge(ctx, targets) for ctx in contexts]
+        columns = {name: np.array([v.supported[name] for v in verdicts], bool) for name in targets}
+        columns["notes"] = np.array([v.notes for v in verdicts] + [None], object)[:-1]
+        columns["op"] = np.array([ctx.name for ctx in contexts] + [None], object)[:-1]
+        for key, side in (("input_types", "inputs"), ("output_types", "outputs")):
+            columns[key] = np.array([tuple(t.dtype if t else "-" for t in getattr(ctx, side))
+                                     for ctx in contexts] + [None], object)[:-1]
+        for name in targets:  # the whole-graph steps (the Edge TPU's), applied to both sides alike
+            if TARGETS[name].graph_step is not None:
+                TARGETS[name].graph_step(columns, graph.index)
+        for k, (op, ctx, v) in enumerate(zip(graph.operators, contexts, verdicts)):
             tensors = ctx.inputs + ctx.outputs
             rows.append((op.op, op.version, tuple(t.dtype if t else "-" for t in tensors),
-                         tuple(t.shape if t else None for t in tensors)) + tuple(verdict))
+                         tuple(t.shape if t else None for t in tensors), v.kind, v.quantized,
+                         v.quant_scheme, v.weights_quant)
+                        + tuple(bool(columns[t][k]) if t in targets else None
+                                for t in ("xnnpack", "gpu", "micro", "edgetpu"))
+                        + (columns["notes"][k], v.activation))
     return rows
 
 

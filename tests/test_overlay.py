@@ -8,6 +8,7 @@ import pytest
 
 import tfl_jupyter as tj
 from tfl_jupyter.core.op_support import partitions
+from tfl_jupyter.core.op_support.targets import TARGETS
 from tfl_jupyter.core.op_support.overlay import (CPU_COLOR, ERROR_STOPS, OVERLAY_COLUMNS, OVERLAYS,
                                                  SUSPECT, error_color, overlay_legend)
 
@@ -121,7 +122,8 @@ def test_viewer_gets_every_overlay_and_reports_the_selection():
 
     data = models.partitioned_chain(1)
     tables = overlay_tables(data)
-    assert sorted(tables) == sorted(set(OVERLAYS) - {"error"})
+    measured = {name for name, target in TARGETS.items() if target.needs_measurement}  # opt-in
+    assert sorted(tables) == sorted(set(OVERLAYS) - {"error"} - measured)
     view = NetronView.of(data, overlay="gpu")
     rows = view.overlays["gpu"]["rows"]
     assert rows["label"] == tables["gpu"]["label"].tolist()

@@ -12,6 +12,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .core.errors import ConversionCancelled, ConversionError
+from .core.op_support.targets import delegates, targets_help
 from .core.settings import IO_TYPES, QUANTIZERS, preset_help
 
 _MISSING = object()
@@ -59,10 +60,10 @@ class TFLiteMagics(Magics):
     @argument("--in_process", action="store_true", help="Convert in the kernel's own process instead of the worker process (the cell form always does).")
     @argument("--panel", action="store_true", help="Open the tuning panel on this model with these settings instead of converting.")
     @argument("--ops", action="store_true", help="Also show the per-op support tables.")
-    @argument("--targets", metavar="LIST", help="Device targets the op tables judge besides XNNPACK and GPU, comma-separated: micro, edgetpu (default micro). Implies --ops.")
+    @argument("--targets", metavar="LIST", help=f"{targets_help()}. Implies --ops.")
     @argument("--compare", metavar="VAR", nargs="?", const="", default=None, help="Also compare the converted model's outputs with the source model's: on samples VAR, else the representative dataset, else generated inputs.")
     @argument("--labels", metavar="VAR", help="With --compare: one label per sample (class ids, one-hot or targets; a dict by output name) to measure task accuracy for every model.")
-    @argument("--netron", metavar="OVERLAY", nargs="?", const="", default=None, help="Also show the model's graph inline (Netron, served by your Jupyter server), coloured by OVERLAY: gpu, xnnpack, kind, quantized, or error (with --compare).")
+    @argument("--netron", metavar="OVERLAY", nargs="?", const="", default=None, help=f"Also show the model's graph inline (Netron, served by your Jupyter server), coloured by OVERLAY: {', '.join(t.name for t in delegates())}, kind, quantized, or error (with --compare).")
     @argument("--show_log", action="store_true", help="Also print what the converter printed.")
     @argument("-o", "--output", metavar="NAME", help="Store the ConversionResult in this notebook variable.")
     @argument("--quiet", action="store_true", help="Convert and store without displaying anything.")
@@ -110,10 +111,10 @@ class TFLiteMagics(Magics):
         if args.labels and args.compare is None:
             raise UsageError("--labels goes with --compare: add --compare [SAMPLES] to measure accuracy on those samples")
         if args.netron:
-            from .core.op_support.overlay import OVERLAYS
+            from .core.op_support.overlay import overlay_names
 
-            if args.netron not in OVERLAYS:
-                raise UsageError(f"--netron takes no overlay or one of {', '.join(OVERLAYS)}; got {args.netron!r}")
+            if args.netron not in overlay_names():
+                raise UsageError(f"--netron takes no overlay or one of {', '.join(overlay_names())}; got {args.netron!r}")
         if args.netron == "error" and args.compare is None:
             raise UsageError("--netron error colours ops by the comparison's per-layer error: add --compare [SAMPLES]")
         source, source_name = self._source(args)
@@ -368,7 +369,7 @@ def _targets(text):
     """``--targets`` checked before converting: the tuple, or None when not given."""
     if text is None:
         return None
-    from .core.op_support.table import check_targets
+    from .core.op_support.targets import check_targets
 
     try:
         return check_targets(text)

@@ -61,9 +61,11 @@ def show_netron(model, *, name: Optional[str] = None, height: int = DEFAULT_HEIG
         Height of the viewer in pixels (it can be made taller or full screen).
     context : {"jupyter", "colab", "ipython", "none"}, optional
         Override the detected context.
-    overlay : {"error", "gpu", "xnnpack", "kind", "quantized"}, optional
-        Colour the nodes by this overlay (see ``result.overlay_table``); the viewer offers
-        the others too. Only the Jupyter widget paints overlays.
+    overlay : str, optional
+        ``"error"``, ``"kind"``, ``"quantized"`` or a delegate target's (``"gpu"``,
+        ``"xnnpack"``, ...: ``op_support.overlay.overlay_names``). Colour the nodes by
+        this overlay (see ``result.overlay_table``); the viewer offers the others too.
+        Only the Jupyter widget paints overlays.
     layers : pandas.DataFrame, optional
         ``comparison.layers``, for the ``"error"`` overlay.
 

@@ -57,23 +57,25 @@ function findOpNodes() {
   });
 }
 
-function formatValue(name, value) {
+// ``partitioned``: the overlay is a delegate's (its legend counts partitions; which
+// targets are delegates is the kernel's registry, tfl_jupyter.core.op_support.targets).
+function formatValue(name, value, partitioned) {
   if (value === null || value === undefined) {
     return "";
   }
   if (name === "error") {
     return ` (rmse/scale ${value.toFixed(3)})`;
   }
-  if (name === "gpu" || name === "xnnpack") {
+  if (partitioned) {
     return value >= 0 ? ` (partition ${value + 1})` : "";
   }
   return "";
 }
 
-function hoverText(name, rows, row) {
+function hoverText(name, rows, row, partitioned) {
   const lines = [`${rows.op[row]} (op ${rows.index[row]})`];
   if (rows.tensor[row]) lines.push(`tensor: ${rows.tensor[row]}`);
-  lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row])}`);
+  lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row], partitioned)}`);
   if (rows.reason[row]) lines.push(rows.reason[row]);
   return lines.join("\n");
 }
@@ -162,6 +164,8 @@ class FramePainter {
   paint() {
     const started = performance.now();
     const name = this.overlays[this.overlay] ? this.overlay : "";
+    const legend = name ? this.overlays[name].legend : null;
+    const partitioned = Boolean(legend && legend.partitions);
     const { byIndex, rows } = this.rows();
     for (const node of this.nodes) {
       const row = byIndex.get(node.index);
@@ -176,7 +180,7 @@ class FramePainter {
       node.element.dataset.tflColor = color;
       node.element.dataset.tflLabel = row === undefined ? "" : rows.label[row];
       if (node.title) {
-        node.title.textContent = row === undefined ? node.originalTitle : hoverText(name, rows, row);
+        node.title.textContent = row === undefined ? node.originalTitle : hoverText(name, rows, row, partitioned);
       }
     }
     this.outline();

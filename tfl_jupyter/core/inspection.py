@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import List, Optional, Union
 
 from .deploy import DeployTargets
+from .op_support.targets import TARGETS, always_help, check_targets, targets_doc
 from .tflite_reader import InvalidModelError, ModelInfo, TensorInfo, read_model
 
 __all__ = ["ModelFileNotFoundError", "ModelReport", "inspect"]
@@ -32,7 +33,8 @@ class ModelReport(DeployTargets):
     source : str or None
         The file the model was read from, if any.
     targets : tuple of str or None
-        The device targets ``.ops`` judges besides XNNPACK and GPU (None: the default).
+        The verdict columns of ``.ops``, from ``op_support.targets.check_targets`` (None:
+        the default ones).
     """
 
     tflite_model: bytes = field(repr=False)
@@ -45,7 +47,7 @@ class ModelReport(DeployTargets):
         """pandas.DataFrame: one row per operator (see ``op_support.ops_table``)."""
         from .op_support import ops_table
 
-        return ops_table(self.model, self.targets)
+        return ops_table(self.model, self.targets, measured=self.measured(self.targets))
 
     @cached_property
     def op_summary(self):
@@ -70,17 +72,18 @@ class ModelReport(DeployTargets):
             "ops": len(ops),
             "flex": int((ops["kind"] == "flex").sum()),
             "custom": int((ops["kind"] == "custom").sum()),
-            "xnnpack": int(ops["xnnpack"].sum()),
-            "gpu": int(ops["gpu"].sum()),
+            # label -> ops taken, per delegate of the table (XNNPACK, GPU, ...)
+            "delegates": {t.label: int(ops[t.name].sum()) for t in TARGETS.values()
+                          if t.partitions and t.name in ops.columns},
         }
 
     def __repr__(self) -> str:
         c = self._counts()
         where = f" from {self.source!r}" if self.source else ""
+        taken = "".join(f", {label} {n}/{c['ops']}" for label, n in c["delegates"].items())
         return (f"<ModelReport{where}: {len(self.tflite_model):,} bytes, "
                 f"{len(self.model.subgraphs)} subgraph(s), {c['ops']} ops "
-                f"({c['flex']} flex, {c['custom']} custom), XNNPACK {c['xnnpack']}/{c['ops']}, "
-                f"GPU {c['gpu']}/{c['ops']}>")
+                f"({c['flex']} flex, {c['custom']} custom){taken}>")
 
     def _repr_html_(self) -> str:
         from .op_support import style_ops
@@ -98,13 +101,22 @@ class ModelReport(DeployTargets):
             f"{len(self.model.subgraphs)} subgraph(s), {c['ops']} operators",
             f"inputs: {describe(self.inputs)}",
             f"outputs: {describe(self.outputs)}",
-            f"XNNPACK takes {c['xnnpack']} of {c['ops']} ops, GPU {c['gpu']} of {c['ops']}",
+            _shares(c["delegates"], c["ops"]),
         ]
         if c["flex"] or c["custom"]:
             lines.append(f"<span style='color:#b42318'>needs {c['flex']} Flex op(s) "
                          f"(Select TF ops runtime) and {c['custom']} custom op(s)</span>")
         summary = style_ops(self.op_summary).to_html()
         return "<div>" + "<br>".join(lines) + summary + "</div>"
+
+
+def _shares(taken: dict, ops: int) -> str:
+    """``"XNNPACK takes 9 of 10 ops, GPU 10 of 10"``: how many ops each delegate takes."""
+    shares = [f"{label} {n} of {ops}" for label, n in taken.items()]
+    if shares:
+        label, n = next(iter(taken.items()))
+        shares[0] = f"{label} takes {n} of {ops} ops"
+    return ", ".join(shares)
 
 
 def _read_source(path_or_bytes) -> tuple:
@@ -143,8 +155,7 @@ def inspect(path_or_bytes: PathOrBytes, targets=None) -> ModelReport:
     path_or_bytes : str, os.PathLike, bytes, bytearray or memoryview
         A path to a ``.tflite`` file, or the model bytes (a ConversionResult works too).
     targets : list of str or comma-separated str, optional
-        Device targets ``.ops`` judges besides XNNPACK and GPU: ``'micro'`` (TFLite
-        Micro, the default) and ``'edgetpu'``.
+        Device targets ``.ops`` judges besides ALWAYS_JUDGED: TARGETS_ASKED_FOR.
 
     Returns
     -------
@@ -161,8 +172,6 @@ def inspect(path_or_bytes: PathOrBytes, targets=None) -> ModelReport:
     ValueError, TypeError
         A directory, an unreadable file, or an argument of the wrong type.
     """
-    from .op_support.table import check_targets
-
     targets = check_targets(targets)
     data, source = _read_source(path_or_bytes)
     try:
@@ -172,3 +181,8 @@ def inspect(path_or_bytes: PathOrBytes, targets=None) -> ModelReport:
             raise InvalidModelError(f"{source}: {exc}") from None
         raise
     return ModelReport(tflite_model=data, model=model, source=source, targets=targets)
+
+
+# The targets named in the docstring are the registry's (op_support/targets.py).
+inspect.__doc__ = inspect.__doc__.replace("ALWAYS_JUDGED", always_help()).replace(
+    "TARGETS_ASKED_FOR", targets_doc())

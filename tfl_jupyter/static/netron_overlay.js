@@ -1,4 +1,4 @@
-// tfl_jupyter front-end, built from js/ sources sha256:0649636d04baa7306ecd9b599f7790e55b7088ba99b7620aa9af46a4fc3ef073
+// tfl_jupyter front-end, built from js/ sources sha256:698644e10b2c8529e873c9d39209d89e758d27c313dd449cb9e3b65108ba2457
 (() => {
   // src/netron_frame.js
   var DIALOG_CLASSES = ["notification", "alert", "message"];
@@ -47,22 +47,22 @@
       };
     });
   }
-  function formatValue(name, value) {
+  function formatValue(name, value, partitioned) {
     if (value === null || value === void 0) {
       return "";
     }
     if (name === "error") {
       return ` (rmse/scale ${value.toFixed(3)})`;
     }
-    if (name === "gpu" || name === "xnnpack") {
+    if (partitioned) {
       return value >= 0 ? ` (partition ${value + 1})` : "";
     }
     return "";
   }
-  function hoverText(name, rows, row) {
+  function hoverText(name, rows, row, partitioned) {
     const lines = [`${rows.op[row]} (op ${rows.index[row]})`];
     if (rows.tensor[row]) lines.push(`tensor: ${rows.tensor[row]}`);
-    lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row])}`);
+    lines.push(`${name}: ${rows.label[row]}${formatValue(name, rows.value[row], partitioned)}`);
     if (rows.reason[row]) lines.push(rows.reason[row]);
     return lines.join("\n");
   }
@@ -141,6 +141,8 @@
     paint() {
       const started = performance.now();
       const name = this.overlays[this.overlay] ? this.overlay : "";
+      const legend = name ? this.overlays[name].legend : null;
+      const partitioned = Boolean(legend && legend.partitions);
       const { byIndex, rows } = this.rows();
       for (const node of this.nodes) {
         const row = byIndex.get(node.index);
@@ -155,7 +157,7 @@
         node.element.dataset.tflColor = color;
         node.element.dataset.tflLabel = row === void 0 ? "" : rows.label[row];
         if (node.title) {
-          node.title.textContent = row === void 0 ? node.originalTitle : hoverText(name, rows, row);
+          node.title.textContent = row === void 0 ? node.originalTitle : hoverText(name, rows, row, partitioned);
         }
       }
       this.outline();

@@ -1,4 +1,4 @@
-// tfl_jupyter front-end, built from js/ sources sha256:0649636d04baa7306ecd9b599f7790e55b7088ba99b7620aa9af46a4fc3ef073
+// tfl_jupyter front-end, built from js/ sources sha256:698644e10b2c8529e873c9d39209d89e758d27c313dd449cb9e3b65108ba2457
 // src/focus_guard.js
 var SETTLE_MS = 500;
 var FocusGuard = class {

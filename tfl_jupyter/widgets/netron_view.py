@@ -83,8 +83,9 @@ class NetronView(anywidget.AnyWidget):
         Parameters
         ----------
         model : ConversionResult, ModelReport or bytes
-        overlay : {'gpu', 'xnnpack', 'kind', 'quantized', 'error'}, optional
-            The overlay shown first (the others are a click away).
+        overlay : str, optional
+            One of ``op_support.overlay.overlay_names(model.ops)`` (``'gpu'``, ``'xnnpack'``,
+            ..., ``'kind'``, ``'quantized'``, ``'error'``): the overlay shown first (the others are a click away).
         layers : pandas.DataFrame, optional
             ``comparison.layers``: adds the ``'error'`` overlay.
         filename : str, optional
@@ -167,11 +168,11 @@ def overlay_tables(model, layers=None) -> dict:
     model's bytes.
     """
     from ..core.op_support import ops_table
-    from ..core.op_support.overlay import OVERLAYS, output_names, overlay_table
+    from ..core.op_support.overlay import output_names, overlay_names, overlay_table
     from ..core.tflite_reader import read_model
 
     if hasattr(model, "overlay_table"):
-        table = model.overlay_table
+        table, ops = model.overlay_table, model.ops
     else:  # bytes (core.inspection would wrap the same, but result.netron must not import it)
         info = read_model(bytes(model))
         ops = ops_table(info)
@@ -180,7 +181,9 @@ def overlay_tables(model, layers=None) -> dict:
         def table(name, layers):
             return overlay_table(ops, name, info, layers, names)
 
-    return {name: table(name, layers) for name in OVERLAYS if name != "error" or layers is not None}
+    # A delegate's overlay where the table has its column (opt-in targets only when asked for).
+    return {name: table(name, layers) for name in overlay_names(ops.columns)
+            if name != "error" or layers is not None}
 
 
 def overlay_payload(tables: dict) -> dict:

@@ -17,11 +17,13 @@ it.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Tuple
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: targets.py, which the magic's help reads, stays light
+    import numpy as np
 
-from .context import OpContext
+    from .context import OpContext
+    from .targets import OpFacts, Verdict
 
 _NO_FUSED_ACTIVATION = ("", "NONE")
 _BATCH_AXIS = 0
@@ -179,7 +181,7 @@ def _tensors(ctx: OpContext) -> str:
     return ""
 
 
-def edgetpu_verdict(ctx: OpContext) -> Tuple[bool, str]:
+def edgetpu_verdict(ctx: OpContext, facts: OpFacts) -> Verdict:
     """Decide whether the Edge TPU compiler can map one operator, on its own.
 
     Whether it is mapped also depends on its place in the graph: see :func:`mapped_part`.
@@ -187,6 +189,8 @@ def edgetpu_verdict(ctx: OpContext) -> Tuple[bool, str]:
     Parameters
     ----------
     ctx : OpContext
+    facts : OpFacts
+        The registry's one verdict signature (see targets.py); these rules need only ``ctx``.
 
     Returns
     -------
@@ -224,6 +228,8 @@ def mapped_part(ops: List[str], supported: np.ndarray, input_types: List[tuple],
     (mapped, cut) : (bool array, int)
         ``cut`` is the index of the op that ended the mapped part (-1 if none did).
     """
+    import numpy as np
+
     mapped = supported.copy()
     edge = np.array([(op == "QUANTIZE" and types[:1] == ("float32",))
                      or (op == "DEQUANTIZE" and outs[:1] == ("float32",))
@@ -239,3 +245,25 @@ def mapped_part(ops: List[str], supported: np.ndarray, input_types: List[tuple],
             mapped[i:] = False
             return mapped, i
     return mapped, -1
+
+
+def mapped_columns(columns: Dict[str, np.ndarray], subgraph: int) -> None:
+    """The registry's whole-graph step for the Edge TPU: the compiler maps one part of the
+    main graph (after the first op it cannot map, supported ops run on the CPU too) and
+    none of the other subgraphs (loop bodies), which run there. Corrects ``columns``'
+    ``edgetpu`` and ``notes`` of one subgraph's finished ops table columns."""
+    import numpy as np
+
+    supported = columns["edgetpu"]
+    if subgraph == 0:
+        mapped, cut = mapped_part(columns["op"].tolist(), supported,
+                                  columns["input_types"].tolist(),
+                                  columns["output_types"].tolist())
+        why = (f"Edge TPU: after {columns['op'][cut]} (op {cut}), the first op the compiler "
+               "cannot map, everything runs on the CPU") if cut >= 0 else ""
+    else:
+        mapped, why = np.zeros_like(supported), "Edge TPU: only the main graph is compiled"
+    notes = columns["notes"]
+    for op in np.flatnonzero(supported & ~mapped).tolist():
+        notes[op] = f"{notes[op]}; {why}" if notes[op] else why
+    columns["edgetpu"] = mapped

@@ -14,9 +14,11 @@ filter type INT8 not supported" is what it says to a dynamic-range FULLY_CONNECT
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Optional
 
-from .context import OpContext
+if TYPE_CHECKING:  # annotations only: targets.py, which the magic's help reads, stays light
+    from .context import OpContext
+    from .targets import OpFacts, Verdict
 
 RESOLVER_METHODS: Dict[str, str] = {
     "ABS": "AddAbs", "ADD": "AddAdd", "ADD_N": "AddAddN", "ARG_MAX": "AddArgMax",
@@ -115,14 +117,14 @@ def resolver_method(op: str, custom_code: Optional[str]) -> Optional[str]:
     return RESOLVER_METHODS.get(op)
 
 
-def micro_verdict(ctx: OpContext, quant_scheme: str) -> Tuple[bool, str]:
+def micro_verdict(ctx: OpContext, facts: OpFacts) -> Verdict:
     """Decide whether TFLite Micro's kernels take one operator.
 
     Parameters
     ----------
     ctx : OpContext
-    quant_scheme : str
-        The op's scheme from :func:`quantization_scheme`.
+    facts : OpFacts
+        Its ``quant_scheme`` is the op's scheme from :func:`quantization_scheme`.
 
     Returns
     -------
@@ -137,7 +139,7 @@ def micro_verdict(ctx: OpContext, quant_scheme: str) -> Tuple[bool, str]:
             return False, (f"custom op {code!r}: write a TFLMRegistration and register it "
                            "with MicroMutableOpResolver::AddCustom")
         return False, f"{ctx.name} has no TFLM kernel"
-    if quant_scheme == "dynamic-range":
+    if facts.quant_scheme == "dynamic-range":
         return False, ("no hybrid (int8 weights, float activations) kernels: quantize "
                        "fully (quantize='int8-full') or keep float weights")
     allowed = DATA_TYPES.get(ctx.name)

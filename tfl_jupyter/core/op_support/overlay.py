@@ -11,22 +11,32 @@ overlay        ``value`` / ``label``
 ``error``      ``rmse_over_scale`` of the op's output from ``comparison.layers`` (NaN and
                "not measured" where there is none: those nodes keep Netron's colours)
 ``gpu``        the delegated partition the op belongs to (-1 and "CPU" off the delegate)
-``xnnpack``    the same for XNNPACK
+``xnnpack``    the same for XNNPACK, and for every target of the registry that
+               partitions like a delegate (``Target.partitions`` in targets.py)
 ``kind``       0 builtin, 1 flex, 2 custom
 ``quantized``  the op's integer width (8, 16), 32 for float and 0 for (de)quantize
 =============  ==========================================================================
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 
 from ..tflite_reader import ModelInfo
-from .partitions import MAX_PARTITIONS, _NAMES, node_subsets
+from .partitions import check_delegate, node_subsets
+from .targets import TARGETS, delegates
 
-OVERLAYS = ("error", "gpu", "xnnpack", "kind", "quantized")
+
+def overlay_names(columns: Optional[Iterable[str]] = None) -> Tuple[str, ...]:
+    """The overlays, in the viewer's order: ``error``, one per delegate of the registry
+    (of those whose column is in ``columns``, e.g. an ops table's), ``kind``, ``quantized``."""
+    return ("error", *(t.name for t in delegates(columns)), "kind", "quantized")
+
+
+#: Every overlay (every delegate of the registry, as imported): see :func:`overlay_names`.
+OVERLAYS = overlay_names()
 OVERLAY_COLUMNS = ["subgraph", "index", "op", "value", "label", "color", "tensor", "reason"]
 
 # rmse/scale of pure rounding error (1/sqrt(12)) and the upstream "denylist candidate" line;
@@ -45,10 +55,9 @@ KIND_VALUES = {"builtin": 0, "flex": 1, "custom": 2}
 QUANTIZED_COLORS = {"int8": "#009E73", "int16": "#56B4E9", "float": "#E69F00",
                     "(de)quantize": "#999999"}
 QUANTIZED_VALUES = {"int8": 8, "int16": 16, "float": 32, "(de)quantize": 0}
+# The titles of the overlays that are not a delegate's (those are Target.overlay_title).
 _TITLES = {
     "error": "per-layer error (rmse / scale)",
-    "gpu": "where each op runs with the GPU delegate",
-    "xnnpack": "where each op runs with XNNPACK",
     "kind": "op kind",
     "quantized": "arithmetic",
 }
@@ -57,9 +66,15 @@ _TITLES = {
 def check_overlay(name: str) -> str:
     """``name`` lower-cased, or a ValueError naming the overlays."""
     key = str(name).lower()
-    if key not in OVERLAYS:
-        raise ValueError(f"unknown overlay {name!r}: use one of {', '.join(map(repr, OVERLAYS))}")
+    names = overlay_names()
+    if key not in names:
+        raise ValueError(f"unknown overlay {name!r}: use one of {', '.join(map(repr, names))}")
     return key
+
+
+def _is_delegate(name: str) -> bool:
+    target = TARGETS.get(name)
+    return target is not None and target.partitions
 
 
 def error_colors(values) -> List[str]:
@@ -83,9 +98,10 @@ def overlay_legend(name: str, table: Optional[pd.DataFrame] = None) -> dict:
     Parameters
     ----------
     name : str
-        One of :data:`OVERLAYS`.
+        One of :func:`overlay_names`.
     table : pandas.DataFrame, optional
-        The overlay's table; for ``gpu``/``xnnpack`` the legend then counts partitions.
+        The overlay's table; for a delegate's (``gpu``, ``xnnpack``, ...) the legend then
+        counts partitions.
 
     Returns
     -------
@@ -95,13 +111,14 @@ def overlay_legend(name: str, table: Optional[pd.DataFrame] = None) -> dict:
         delegates ``partitions``, the number of delegated partitions per subgraph.
     """
     name = check_overlay(name)
-    legend: dict = {"title": _TITLES[name], "entries": []}
+    delegate = TARGETS[name] if _is_delegate(name) else None
+    legend: dict = {"title": delegate.overlay_title if delegate else _TITLES[name], "entries": []}
     if name == "error":
         legend["scale"] = {"stops": [list(stop) for stop in ERROR_STOPS],
                            "marks": [[ROUNDING_FLOOR, "rounding floor"], [SUSPECT, "suspect"]]}
         legend["entries"] = [{"label": "not measured", "color": ""}]
-    elif name in MAX_PARTITIONS:
-        legend["entries"] = [{"label": f"{_NAMES[name]} partitions 1, 3, …", "color": PARTITION_COLORS[0]},
+    elif delegate is not None:
+        legend["entries"] = [{"label": f"{delegate.label} partitions 1, 3, …", "color": PARTITION_COLORS[0]},
                              {"label": "2, 4, …", "color": PARTITION_COLORS[1]},
                              {"label": "CPU", "color": CPU_COLOR}]
         if table is not None:
@@ -130,7 +147,9 @@ def overlay_table(ops: pd.DataFrame, name: str, model: ModelInfo,
     ----------
     ops : pandas.DataFrame
         From :func:`ops_table`.
-    name : {'error', 'gpu', 'xnnpack', 'kind', 'quantized'}
+    name : str
+        One of :func:`overlay_names`: ``'error'``, ``'kind'``, ``'quantized'``, or a
+        delegate's (``'gpu'``, ``'xnnpack'``, ...) whose column ``ops`` has.
     model : ModelInfo
         The model ``ops`` describes (for the ``tensor`` column: each op's first output).
     layers : pandas.DataFrame, optional
@@ -148,7 +167,8 @@ def overlay_table(ops: pd.DataFrame, name: str, model: ModelInfo,
     Raises
     ------
     ValueError
-        An unknown overlay, or ``error`` without ``layers``.
+        An unknown overlay, a delegate ``ops`` has no column for, or ``error`` without
+        ``layers``.
     """
     name = check_overlay(name)
     tensors = output_names(ops, model) if tensors is None else tensors
@@ -157,8 +177,8 @@ def overlay_table(ops: pd.DataFrame, name: str, model: ModelInfo,
             raise ValueError("the error overlay needs a comparison's per-layer error: use "
                              "comparison.netron(), or pass layers=comparison.layers")
         values, labels, colors, tensors = _error(ops["op"].tolist(), tensors, layers)
-    elif name in MAX_PARTITIONS:
-        values, labels, colors = _delegate(ops, name)
+    elif _is_delegate(name):
+        values, labels, colors = _delegate(ops, check_delegate(name, ops).name)
     elif name == "kind":
         labels = ops["kind"].tolist()
         values = [KIND_VALUES.get(k, np.nan) for k in labels]
@@ -211,7 +231,8 @@ def _delegate(ops: pd.DataFrame, name: str):
         delegated = [members for kind, members in subsets if kind]
         for k, members in enumerate(delegated):
             values[rows[members]] = k
-    labels = [_NAMES[name] if v >= 0 else "CPU" for v in values]
+    label = TARGETS[name].label
+    labels = [label if v >= 0 else "CPU" for v in values]
     colors = [PARTITION_COLORS[int(v) % 2] if v >= 0 else CPU_COLOR for v in values]
     return values, labels, colors
 

@@ -11,26 +11,42 @@ partitions mean slower inference.
 The GPU delegate takes only the largest ``max_delegated_partitions`` of them; its default
 is 1 (``TfLiteGpuDelegateOptionsV2Default`` in ``tensorflow/lite/delegates/gpu/
 delegate_options.cc``): the other partitions run on the CPU. XNNPACK has no such limit.
+Which targets are delegates, and how many partitions each takes, is in the registry
+(``Target.partitions``, ``Target.max_partitions`` in targets.py).
+
+pandas is imported on first use: ``op_support`` imports this module with the registry.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
-import pandas as pd
+from .targets import TARGETS, Target, delegates
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PARTITION_COLUMNS = ["partition", "first_index", "last_index", "ops", "indices", "delegated"]
-# Delegates whose verdict column the ops table has, and how many partitions each takes by
-# default (None: all).
-MAX_PARTITIONS: Dict[str, object] = {"gpu": 1, "xnnpack": None}
-_NAMES = {"gpu": "GPU", "xnnpack": "XNNPACK"}
 
 
-def _check_delegate(delegate: str) -> str:
+def check_delegate(delegate: str, ops: "pd.DataFrame | None" = None) -> Target:
+    """The registry's delegate called ``delegate`` (any case); with ``ops``, one whose
+    column that table has.
+
+    Raises
+    ------
+    ValueError
+        Not a target that partitions like a delegate, or (with ``ops``) one the table has
+        no column for (an opt-in target not asked for).
+    """
     name = str(delegate).lower()
-    if name not in MAX_PARTITIONS:
+    target = TARGETS.get(name)
+    if target is None or not target.partitions:
         raise ValueError(f"unknown delegate {delegate!r}: use one of "
-                         f"{', '.join(repr(d) for d in MAX_PARTITIONS)}")
-    return name
+                         f"{', '.join(repr(d.name) for d in delegates())}")
+    if ops is not None and name not in ops.columns:
+        raise ValueError(f"this ops table has no {name!r} column: judge it with "
+                         f"targets=[{name!r}] (tj.inspect(model, targets=[{name!r}]))")
+    return target
 
 
 def node_subsets(supported: List[bool], inputs: List[tuple],
@@ -84,7 +100,8 @@ def partitions(ops: pd.DataFrame, delegate: str, subgraph: int = 0) -> pd.DataFr
     ----------
     ops : pandas.DataFrame
         From :func:`ops_table`.
-    delegate : {'gpu', 'xnnpack'}
+    delegate : str
+        A target of the registry that partitions like a delegate (``'gpu'``, ``'xnnpack'``, ...).
     subgraph : int
         Which subgraph (0, the main graph, by default).
 
@@ -93,16 +110,19 @@ def partitions(ops: pd.DataFrame, delegate: str, subgraph: int = 0) -> pd.DataFr
     pandas.DataFrame
         One row per delegated partition, in execution order: ``partition`` (0, 1, ...),
         ``first_index`` / ``last_index`` (its first and last operator), ``ops`` (how many
-        operators), ``indices`` (all of them) and ``delegated`` (False for the GPU
-        partitions beyond the delegate's default ``max_delegated_partitions`` of 1, which
-        run on the CPU).
+        operators), ``indices`` (all of them) and ``delegated`` (False for the partitions
+        beyond the delegate's default number, ``Target.max_partitions``: for the GPU
+        delegate its ``max_delegated_partitions`` of 1; those run on the CPU).
     """
-    name = _check_delegate(delegate)
+    import pandas as pd
+
+    target = check_delegate(delegate, ops)
+    name = target.name
     graph = ops[ops["subgraph"] == subgraph]
     subsets = node_subsets(graph[name].tolist(), graph["inputs"].tolist(),
                            graph["outputs"].tolist())
     found = [sorted(members) for kind, members in subsets if kind]
-    limit = MAX_PARTITIONS[name]
+    limit = target.max_partitions
     taken = set(range(len(found)))
     if limit is not None:
         # GetFirstNLargestPartitions: a stable sort by size, largest first.
@@ -115,15 +135,16 @@ def partitions(ops: pd.DataFrame, delegate: str, subgraph: int = 0) -> pd.DataFr
 
 
 def partition_caption(ops: pd.DataFrame) -> str:
-    """One line per delegate: its partitions of the main subgraph and the ops between them."""
+    """One line per delegate whose column ``ops`` has: its partitions of the main subgraph
+    and the ops between them."""
     if not len(ops):
         return ""
     graph = ops[ops["subgraph"] == 0]
     names = graph["op"].tolist()
     lines = []
-    for name in MAX_PARTITIONS:
+    for target in delegates(ops.columns):
+        name, label = target.name, target.label
         found = partitions(ops, name)
-        label = _NAMES[name]
         if not len(found):
             lines.append(f"{label}: no partition (nothing delegated)")
             continue
@@ -137,11 +158,14 @@ def partition_caption(ops: pd.DataFrame) -> str:
                 cuts += [f"{names[i]} (op {i})" for i in between[:2]]
             shown = list(dict.fromkeys(cuts))
             line += ", split by " + ", ".join(shown[:6]) + (", …" if len(shown) > 6 else "")
-            if MAX_PARTITIONS[name] is not None:
-                best = found[found["delegated"]].iloc[0]
-                span = (f"op {best.first_index}" if best.ops == 1
-                        else f"ops {best.first_index}-{best.last_index}")
-                line += (f"; by default it takes only the largest ({span}, {best.ops} "
-                         f"op{'s' if best.ops > 1 else ''}), the rest run on the CPU")
+            limit = target.max_partitions
+            if limit is not None and len(found) > limit:
+                spans = [(f"op {best.first_index}" if best.ops == 1
+                          else f"ops {best.first_index}-{best.last_index}")
+                         + f", {best.ops} op{'s' if best.ops > 1 else ''}"
+                         for best in found[found["delegated"]].itertuples()]
+                largest = "the largest" if limit == 1 else f"the {limit} largest"
+                line += (f"; by default it takes only {largest} ({'; '.join(spans)}), the "
+                         "rest run on the CPU")
         lines.append(line)
     return "; ".join(lines)

@@ -1,10 +1,13 @@
 """Render ops / summary tables as pandas Stylers: blockers highlighted, long lists folded."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 from pandas.io.formats.style import Styler
 
 from .context import RUNTIME_CUSTOM_OPS
+from .targets import TARGETS, delegates
 
 MAX_ITEMS = 3       # tensors shown per cell before folding
 MAX_NOTE_CHARS = 90  # note text shown before folding; the full text is in the tooltip
@@ -40,14 +43,15 @@ def _fold_text(text) -> str:
     return text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS - 1] + "…"
 
 
-def _row_style(row: pd.Series):
+def _row_style(row: pd.Series, delegated: Sequence[str] = ()):
+    """``delegated``: the table's delegate columns (an ops table's)."""
     if "blocker" in row.index:  # an op summary
         needs_work = row["blocker"] in ("needs custom kernel", "needs Flex runtime")
         cpu_only = row["blocker"] == "no delegate"
     else:  # an ops table
         needs_work = row["kind"] == "flex" or (
             row["kind"] == "custom" and row["custom_code"] not in RUNTIME_CUSTOM_OPS)
-        cpu_only = not row["xnnpack"] and not row["gpu"]
+        cpu_only = bool(delegated) and not any(row[name] for name in delegated)
     style = _BLOCKER_ROW if needs_work else (_CPU_ONLY_ROW if cpu_only else "")
     return [style] * len(row)
 
@@ -92,8 +96,9 @@ def style_ops(df: pd.DataFrame) -> Styler:
         formatters["notes"] = _fold_text
     styler = styler.format(formatters)
     if len(view):
-        styler = styler.apply(_row_style, axis=1)
-        verdicts = [c for c in ("xnnpack", "gpu", "micro", "edgetpu") if c in view]
+        delegated = [t.name for t in delegates(view.columns)]
+        styler = styler.apply(_row_style, axis=1, delegated=delegated)
+        verdicts = [c for c in TARGETS if c in view]
         if verdicts:
             styler = styler.map(_verdict, subset=verdicts)
         if "notes" in view:

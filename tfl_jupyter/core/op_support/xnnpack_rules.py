@@ -22,9 +22,11 @@ And three facts the README leaves out:
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from typing import TYPE_CHECKING, Callable, Dict
 
-from .context import OpContext
+if TYPE_CHECKING:  # annotations only: targets.py, which the magic's help reads, stays light
+    from .context import OpContext
+    from .targets import OpFacts, Verdict
 
 MAX_RANK = 6
 _ACTIVATIONS_OK = frozenset({"", "NONE", "RELU", "RELU_N1_TO_1", "RELU6"})
@@ -248,19 +250,20 @@ def _quantized_types(ctx: OpContext) -> str:
     return ""
 
 
-def xnnpack_verdict(ctx: OpContext, quant_scheme: str) -> Tuple[bool, str]:
+def xnnpack_verdict(ctx: OpContext, facts: OpFacts) -> Verdict:
     """Decide whether the XNNPACK delegate will take one operator.
 
     Parameters
     ----------
     ctx : OpContext
-    quant_scheme : str
-        The op's scheme from :func:`quantization_scheme`.
+    facts : OpFacts
+        Its ``quant_scheme`` is the op's scheme from :func:`quantization_scheme`.
 
     Returns
     -------
     (supported, reason) : (bool, str)
     """
+    quant_scheme = facts.quant_scheme
     kind = ctx.kind
     if kind != "builtin":
         return False, f"{kind} ops never run on XNNPACK"

@@ -1,8 +1,11 @@
-"""A worker process: ``python -m tfl_jupyter.core.worker FD IDLE_EXIT_S``, FD being its end of the pipe.
+"""A worker process: ``python -m tfl_jupyter.core.worker FD IDLE_EXIT_S [FLAVOUR]``, FD being
+its end of the pipe.
 
 It converts and calibrates models, and runs functions that touch untrusted ``.tflite``
 files natively (the interpreter) or TensorFlow's quantization tools, so that a crash takes
-down this process and not the kernel.
+down this process and not the kernel. A "litert" worker (see ``process.FLAVOURS``) never
+imports TensorFlow and only runs "call" jobs: LiteRT's GPU accelerator, which crashes in a
+process where TensorFlow is loaded.
 """
 
 from __future__ import annotations
@@ -10,13 +13,12 @@ from __future__ import annotations
 import faulthandler
 import gc
 import importlib
+import importlib.abc
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
-from ..datasets import DatasetError, SampleStream
-from ..engine import run_conversion
-from ..tensorflow_import import import_tensorflow
+from .process import LITERT, TENSORFLOW
 from .protocol import ConversionJob, portable_exception, resident_bytes
 
 
@@ -24,11 +26,17 @@ def main(argv) -> None:
     """Serve jobs until the kernel says ``exit``, closes the pipe, or leaves it idle too long."""
     connection = Connection(int(argv[1]))
     idle_exit_s = float(argv[2]) if len(argv) > 2 else 0.0
+    flavour = argv[3] if len(argv) > 3 else TENSORFLOW
     faulthandler.enable()  # a native crash leaves a Python stack in the output the kernel reports
-    import_tensorflow()  # pay TensorFlow's start-up now, while the kernel is still exporting
-    # TensorFlow's import leaves about a million objects behind, and the SavedModel converter
-    # calls gc.collect() on every conversion (0.2 s each): exempt those objects from collection.
-    gc.freeze()
+    if flavour == LITERT:
+        _without_tensorflow()
+    else:
+        from ..tensorflow_import import import_tensorflow
+
+        import_tensorflow()  # pay TensorFlow's start-up now, while the kernel is still exporting
+        # TensorFlow's import leaves about a million objects behind, and the SavedModel converter
+        # calls gc.collect() on every conversion (0.2 s each): exempt those objects from collection.
+        gc.freeze()
     connection.send(("ready", resident_bytes()))
     while True:
         try:
@@ -39,13 +47,36 @@ def main(argv) -> None:
             return
         if message[0] == "exit":
             return
-        if message[0] == "convert":
+        if message[0] == "convert" and flavour == LITERT:
+            connection.send(("error", RuntimeError("a litert worker does not convert (it has no TensorFlow)"),
+                             resident_bytes()))
+        elif message[0] == "convert":
             _convert(connection, message[1])
         elif message[0] == "call":
             _call(connection, *message[1:])
 
 
+def _without_tensorflow() -> None:
+    """Set up a "litert" worker: TensorFlow cannot be imported (the kernel gave it a private
+    XDG_RUNTIME_DIR, which Dawn wants)."""
+    sys.meta_path.insert(0, _NoTensorFlow())
+
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    """Refuse ``import tensorflow`` (and its submodules) in a litert worker."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "tensorflow" or fullname.startswith("tensorflow."):
+            raise ImportError(
+                "this worker never imports TensorFlow: LiteRT's GPU accelerator crashes in a process where it is "
+                "loaded (run TensorFlow work in the pool's default workers)", name=fullname)
+        return None
+
+
 def _convert(connection: Connection, job: ConversionJob) -> None:
+    from ..datasets import SampleStream
+    from ..engine import run_conversion
+
     try:
         settings = job.settings
         if job.has_samples:
@@ -73,6 +104,8 @@ def _call(connection: Connection, target: str, args: tuple, kwargs: dict) -> Non
 
 
 def _remote_samples(connection: Connection):
+    from ..datasets import DatasetError
+
     while True:
         connection.send(("next_sample",))
         reply = connection.recv()

@@ -5,7 +5,9 @@ The pool (:mod:`.pool`) owns several of these and hands each job to an idle one.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,15 @@ from multiprocessing import Pipe
 from typing import Callable, Iterator, Optional
 
 from ..errors import ConversionCancelled, WorkerDied
+
+#: What a worker imports at start (its *flavour*, the third argument of ``python -m
+#: tfl_jupyter.core.worker``). TENSORFLOW: TensorFlow, for conversions, calibration and
+#: every "call". LITERT: never TensorFlow (importing it there raises ImportError), only
+#: numpy and ``ai_edge_litert``, for LiteRT's GPU accelerator, which crashes in a process
+#: where TensorFlow is loaded; it starts in a fraction of a second and answers "call" only.
+TENSORFLOW = "tensorflow"
+LITERT = "litert"
+FLAVOURS = (TENSORFLOW, LITERT)
 
 # A process is replaced once it holds this much more memory than when it started: the
 # converter leaks about 30 MB per MobileNetV2-sized conversion.
@@ -56,10 +67,17 @@ class WorkerProcess:
     idle_exit_s : float
         The process exits by itself after this long without work (0: never), giving its
         memory back; the next job starts a fresh one.
+    flavour : str
+        What the process imports at start (see :data:`FLAVOURS`): TensorFlow, or
+        ``"litert"``, a process that never imports TensorFlow (LiteRT's GPU accelerator
+        crashes in a process that has).
     """
 
-    def __init__(self, idle_exit_s: float = 0):
+    def __init__(self, idle_exit_s: float = 0, flavour: str = TENSORFLOW):
+        if flavour not in FLAVOURS:
+            raise ValueError(f"unknown worker flavour {flavour!r}: use one of {', '.join(FLAVOURS)}")
         self.idle_exit_s = idle_exit_s
+        self.flavour = flavour
         self._process: Optional[subprocess.Popen] = None
         self._connection = None
         self._output_file = None
@@ -72,7 +90,7 @@ class WorkerProcess:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def start(self) -> None:
-        """Start the process unless it runs already (it imports TensorFlow while the caller goes on)."""
+        """Start the process unless it runs already (it imports its flavour's runtime while the caller goes on)."""
         if self.pid is not None and self.idle_exit_s and time.monotonic() - self._last_used > self.idle_exit_s - 10:
             self.stop()  # about to exit by itself: a job sent now could arrive as it goes
         if self.pid is not None:
@@ -81,13 +99,14 @@ class WorkerProcess:
         ours, theirs = Pipe(duplex=True)
         self._output_file = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tfl_jupyter.core.worker", str(theirs.fileno()), str(self.idle_exit_s)],
+            [sys.executable, "-m", "tfl_jupyter.core.worker", str(theirs.fileno()), str(self.idle_exit_s),
+             self.flavour],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=self._output_file,
             stderr=self._output_file,
             start_new_session=True,  # a kernel interrupt is ours to handle, not the worker's
-            env=_worker_environment(),
+            env=_worker_environment(self.flavour),
         )
         theirs.close()
         self._connection = ours
@@ -213,10 +232,16 @@ class WorkerProcess:
                 cause += ", often the system running out of memory"
         else:
             cause = f"exit code {code}"
-        summary = (
-            f"the conversion worker died ({cause}); your kernel and its variables are fine, and the next "
-            "conversion starts a fresh worker. To see the converter's own error, try in_process=True."
-        )
+        if self.flavour == TENSORFLOW:
+            summary = (
+                f"the conversion worker died ({cause}); your kernel and its variables are fine, and the next "
+                "conversion starts a fresh worker. To see the converter's own error, try in_process=True."
+            )
+        else:
+            summary = (
+                f"the LiteRT worker died ({cause}) running the model natively; your kernel and its variables "
+                "are fine, and the next check starts a fresh worker. What it printed is in the error's log."
+            )
         return WorkerDied(summary, (), tail)
 
     def _output_tail(self, limit: int = 16000) -> str:  # faulthandler lists ~200 extension modules
@@ -236,12 +261,39 @@ class WorkerProcess:
         self._process = self._connection = self._output_file = None
 
 
-def _worker_environment() -> dict:
-    """This process's environment, with tfl_jupyter importable even when it is not installed."""
+def _worker_environment(flavour: str = TENSORFLOW) -> dict:
+    """This process's environment, with tfl_jupyter importable even when it is not installed
+    (and, for a "litert" worker, the private XDG_RUNTIME_DIR that Dawn wants)."""
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, environment.get("PYTHONPATH")) if p)
+    if flavour == LITERT:
+        environment["XDG_RUNTIME_DIR"] = _runtime_folder()
     return environment
+
+
+_RUNTIME_FOLDER: list = []
+
+
+def _runtime_folder() -> str:
+    """XDG_RUNTIME_DIR if it is a private folder of ours, else one made for this process's
+    workers (0700, removed when this process exits)."""
+    given = os.environ.get("XDG_RUNTIME_DIR")
+    if given and _private_folder(given):
+        return given
+    if not _RUNTIME_FOLDER:
+        folder = tempfile.mkdtemp(prefix="tfl_jupyter_runtime_")
+        atexit.register(shutil.rmtree, folder, True)
+        _RUNTIME_FOLDER.append(folder)
+    return _RUNTIME_FOLDER[0]
+
+
+def _private_folder(path: str) -> bool:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return False
+    return os.path.isdir(path) and status.st_uid == os.getuid() and status.st_mode & 0o077 == 0
 
 
 def _to_numpy(sample):

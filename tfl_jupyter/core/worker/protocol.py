@@ -1,5 +1,10 @@
 """What the kernel and the worker say to each other over their pipe (pickled tuples).
 
+A worker is started as ``python -m tfl_jupyter.core.worker FD IDLE_EXIT_S FLAVOUR``; its
+flavour (``process.FLAVOURS``) says what it imports: TensorFlow (every job of the converter),
+or none of it (``"litert"``: LiteRT's GPU accelerator, which crashes in a process where
+TensorFlow is loaded). A "litert" worker answers "call" only.
+
 kernel -> worker: ("convert", ConversionJob) | ("call", "module:function", args, kwargs)
                   | ("sample", raw_sample) | ("end_of_samples",)
                   | ("sample_error", message) | ("exit",)

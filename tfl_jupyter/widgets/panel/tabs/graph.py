@@ -8,15 +8,15 @@ beside the graph, with "keep in float" for quantized ops, ticked in the Layers t
 from __future__ import annotations
 
 from html import escape
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import ipywidgets as w
 
+from ....core.op_support.targets import TARGETS
 from ..history import OK, HistoryEntry
 from ..util import message, table
 
 HEIGHT = 400
-OPS_COLUMNS = ("op", "kind", "quant_scheme", "xnnpack", "gpu", "notes")
 LAYER_COLUMNS = ("tensor", "rmse_over_scale", "suspect", "max_abs_error")
 
 
@@ -109,7 +109,7 @@ class GraphView:
         ops = entry.result.ops
         row = ops[(ops["subgraph"] == selected.get("subgraph")) & (ops["index"] == selected.get("index"))]
         parts = [f"<b>{escape(str(selected.get('op', '')))} (op {selected.get('index')})</b>",
-                 _pairs(row, OPS_COLUMNS, "ops")]
+                 _pairs(row, _ops_columns(), "ops")]
         layers = entry.layers
         tensor = selected.get("tensor", "")
         layer = layers[layers["tensor"] == tensor] if layers is not None and tensor else None
@@ -141,6 +141,12 @@ class GraphView:
         """Close the viewer."""
         if self.viewer is not None:
             self.viewer.close()
+
+
+def _ops_columns() -> Tuple[str, ...]:
+    """The ``.ops`` columns shown for a clicked node: what it is, where the delegates of the
+    registry (XNNPACK, GPU, ...) run it, and why not."""
+    return ("op", "kind", "quant_scheme", *(t.name for t in TARGETS.values() if t.partitions), "notes")
 
 
 def _pairs(frame, columns, title: str) -> str:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Tuple
+
 import ipywidgets as w
 
 from ....core.errors import ConversionError
 from ....core.op_support.context import RUNTIME_CUSTOM_OPS
+from ....core.op_support.targets import TARGETS
 from ..history import OK, HistoryEntry
 from ..util import frame_table, message
 
-SUMMARY_COLUMNS = ("op", "kind", "count", "blocker", "xnnpack", "gpu", "micro", "quantized", "quant_scheme", "notes")
-OPS_COLUMNS = ("index", "op", "kind", "tf_op", "input_types", "output_types", "quantized", "xnnpack", "gpu", "micro", "notes")
+
+def _summary_columns() -> Tuple[str, ...]:
+    """The summary columns shown: one verdict column per target of the registry the table has."""
+    return ("op", "kind", "count", "blocker", *TARGETS, "quantized", "quant_scheme", "notes")
+
+
+def _ops_columns() -> Tuple[str, ...]:
+    """The ``.ops`` columns shown: one verdict column per target of the registry the table has."""
+    return ("index", "op", "kind", "tf_op", "input_types", "output_types", "quantized", *TARGETS, "notes")
 
 
 class OpsView:
@@ -46,11 +56,12 @@ class OpsView:
         if self.mode.value == "By op type":
             table = result.op_summary
             classes = [_summary_class(b) for b in table["blocker"]]
-            self.html.value = frame_table(table, SUMMARY_COLUMNS, classes)
+            self.html.value = frame_table(table, _summary_columns(), classes)
         else:
             table = result.ops
-            classes = [_op_class(row) for _, row in table.iterrows()]
-            self.html.value = frame_table(table, OPS_COLUMNS, classes)
+            delegated = [t.name for t in TARGETS.values() if t.partitions and t.name in table.columns]
+            classes = [_op_class(row, delegated) for _, row in table.iterrows()]
+            self.html.value = frame_table(table, _ops_columns(), classes)
 
 
 def _summary_class(blocker: str) -> str:
@@ -59,7 +70,8 @@ def _summary_class(blocker: str) -> str:
     return "tfl-warn" if blocker == "no delegate" else ""
 
 
-def _op_class(row) -> str:
+def _op_class(row, delegated) -> str:
+    """``delegated``: the table's delegate columns (XNNPACK, GPU, ...): none takes it, amber."""
     if row["kind"] == "flex" or (row["kind"] == "custom" and row["custom_code"] not in RUNTIME_CUSTOM_OPS):
         return "tfl-bad"
-    return "tfl-warn" if not row["xnnpack"] and not row["gpu"] else ""
+    return "tfl-warn" if delegated and not any(row[name] for name in delegated) else ""
