@@ -191,7 +191,14 @@ def test_cached_models_live_on_disk_not_in_the_kernel(fresh_model):
     assert again.tflite_model == first.tflite_model
 
 
-def test_a_model_with_dict_inputs_converts_through_the_worker(keras):
+def test_a_model_with_dict_inputs_converts_as_tensorflow_does_and_tries_its_export_once(keras, monkeypatch):
+    """from_keras_model's export fails for dict inputs (TensorFlow then traces the live model):
+    the conversion runs in the kernel with a note, and the failing export is not tried again."""
+    from tfl_jupyter.core.prepare import prepare_keras
+    from tfl_jupyter.core.worker import portable
+
+    exports = []
+    monkeypatch.setattr(portable, "prepare_keras", lambda *args: exports.append(args) or prepare_keras(*args))
     pixels = keras.Input((6,), name="pixels")
     meta = keras.Input((2,), name="meta")
     merged = keras.layers.Concatenate()([keras.layers.Dense(4)(pixels), meta])
@@ -204,6 +211,9 @@ def test_a_model_with_dict_inputs_converts_through_the_worker(keras):
     quantized = tj.convert(model, quantize="int8", representative_dataset=data)
     assert quantized.calibration_samples == 16
     assert quantized.compare(data, progress=False).summary["cosine_similarity"].min() > 0.99
+    for result in (floating, quantized):
+        assert any("converted in the kernel's process: from_keras_model's export failed" in n for n in result.notes)
+    assert len(exports) == 1
 
 
 def test_without_worker_processes_conversions_run_here_with_one_warning(fresh_model, monkeypatch):

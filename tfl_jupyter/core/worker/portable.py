@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..capture import run_captured
-from ..prepare import FUNCTION_SIGNATURES, function_form, prepare_functions, prepare_keras, prepared_form
+from ..prepare import FUNCTION_SIGNATURES, NeedsLiveModel, function_form, prepare_functions, prepare_keras, prepared_form
 from ..settings import ConversionSettings
 from ..shapes import export_at_shapes, fixed_inputs, resolve_shapes
 from ..sources import ModelSource
@@ -81,6 +81,9 @@ class ExportCache:
         self.max_entries = max_entries
         self._exports: OrderedDict = OrderedDict()  # fingerprint -> TemporaryDirectory
         self._pending: dict = {}  # fingerprint -> _Export being made
+        # fingerprint -> why TensorFlow's export step fails for that model: it would fail again
+        # (the sweep asks once per mode). A message, not the exception, whose frames hold the model.
+        self._refused: dict = {}
         self._lock = threading.Lock()
         self._collection_owed = False
 
@@ -94,6 +97,8 @@ class ExportCache:
         """
         background = deadline.timeout is not None
         with self._lock:
+            if fingerprint in self._refused:
+                raise NeedsLiveModel(self._refused[fingerprint])
             folder = self._exports.get(fingerprint)
             if folder is not None:
                 self._exports.move_to_end(fingerprint)
@@ -124,16 +129,19 @@ class ExportCache:
             for folder in self._exports.values():
                 folder.cleanup()
             self._exports.clear()
+            self._refused.clear()
 
     def _make(self, fingerprint: str, export, log_parts: list, streams: bool) -> str:
         folder = tempfile.TemporaryDirectory(prefix="tfl_jupyter_export_")
         try:
             with _older_objects_frozen() as frozen:
                 run_captured(log_parts, export, folder.name, streams=streams)
-        except BaseException:
+        except BaseException as exc:
             folder.cleanup()
             with self._lock:
                 self._pending.pop(fingerprint, None)
+                if isinstance(exc, NeedsLiveModel):
+                    self._refused[fingerprint] = str(exc)
             raise
         with self._lock:
             self._collection_owed = self._collection_owed or frozen
